@@ -1,0 +1,229 @@
+"""`callqa`: the command line. Run `callqa --help`, or `callqa COMMAND --help`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pipeline import __version__
+from pipeline.config import ROOT
+from pipeline.errors import CallqaError, ConfigError
+
+DEFAULT_CONFIG = ROOT / "configs" / "run.yaml"
+DEFAULT_SCORECARD = ROOT / "configs" / "scorecard.yaml"
+
+EPILOG = """\
+examples:
+  callqa run /data/recordings/2026-11-21 --out /data/qa/2026-11-21
+        score every recording under the folder; rerun the same command to resume
+  callqa rescore /data/qa/2026-11-21
+        after editing lexicons/*.txt or configs/scorecard.yaml: re-score without ASR
+  callqa check                      validate scorecard and lexicons (errors name file:line)
+  callqa rules / callqa rule silence_gap
+        list the rules / show one rule's documentation and default parameters
+  callqa eval data/sample_calls out/
+        precision, recall and F1 per rule against labelled calls
+
+Outputs (Parquet, one folder per table, read with pandas.read_parquet(OUT / "findings")):
+  calls     one row per recording: status (ok/error), error message, duration, model, versions
+  turns     agent/customer turns with text and word timings
+  findings  suggested deductions: item, points, evidence span, message, quote, confidence
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
+    try:
+        return args.func(args)
+    except ConfigError as e:
+        print(f"配置错误：{e}", file=sys.stderr)
+        return 2
+    except CallqaError as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\n已中断：已完成的通话都已保存，重新运行同一命令即可继续。", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="callqa",
+        description="callqa — pre-score Chinese call-centre recordings against a QA scorecard, offline.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"callqa {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("run", help="score every recording under a folder (resumable)",
+                       description="Decode, split into turns (webrtcvad), transcribe (faster-whisper) and "
+                                   "score every recording under DIR. Results go to OUT as Parquet. Calls "
+                                   "already done are skipped, so rerunning resumes an interrupted batch.")
+    r.add_argument("dir", type=Path, help="folder of recordings (searched recursively)")
+    r.add_argument("--out", "-o", type=Path, default=Path("out"), help="output folder (default: out)")
+    _common(r)
+    r.add_argument("--model", help="CTranslate2 Whisper model directory (overrides asr.model)")
+    r.add_argument("--device", choices=["cpu", "cuda", "auto"], help="overrides asr.device")
+    r.add_argument("--compute-type", help="e.g. int8, float16, int8_float16 (overrides asr.compute_type)")
+    r.add_argument("--beam-size", type=int, help="overrides asr.beam_size")
+    r.add_argument("--threads", type=int, help="CPU threads for Whisper (overrides asr.cpu_threads)")
+    r.set_defaults(func=cmd_run)
+
+    rs = sub.add_parser("rescore", help="re-run the rules on stored transcripts (no ASR)",
+                        description="Re-score every call stored in OUT from its turns and words, with the "
+                                    "current scorecard and lexicons. Takes seconds; audio is not needed.")
+    rs.add_argument("out", type=Path, help="output folder of a previous `callqa run`")
+    _common(rs)
+    rs.set_defaults(func=cmd_rescore)
+
+    c = sub.add_parser("check", help="validate the run config, scorecard and lexicons")
+    _common(c)
+    c.set_defaults(func=cmd_check)
+
+    sub.add_parser("rules", help="list every rule").set_defaults(func=cmd_rules)
+    one = sub.add_parser("rule", help="show a rule's documentation and default parameters")
+    one.add_argument("name", help="rule name or code, e.g. silence_gap or T002")
+    one.set_defaults(func=cmd_rule)
+
+    e = sub.add_parser("eval", help="precision/recall/F1 per rule against labelled calls")
+    e.add_argument("labels", type=Path, help="folder with <call>.labels.yaml files (e.g. data/sample_calls)")
+    e.add_argument("out", type=Path, help="output folder of `callqa run` on those calls")
+    e.add_argument("--tolerance", type=float, default=1.0, help="seconds of slack when matching spans")
+    e.set_defaults(func=cmd_eval)
+    return p
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="engine settings (configs/run.yaml)")
+    p.add_argument("--scorecard", type=Path, default=DEFAULT_SCORECARD,
+                   help="scorecard items, points and thresholds (configs/scorecard.yaml)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+
+def _engine(args: argparse.Namespace):
+    from pipeline import config, scorecard
+    from pipeline.batch import Engine
+
+    cfg = config.load(args.config)
+    overrides = {k: v for k, v in {
+        "model": getattr(args, "model", None), "device": getattr(args, "device", None),
+        "compute_type": getattr(args, "compute_type", None), "beam_size": getattr(args, "beam_size", None),
+        "cpu_threads": getattr(args, "threads", None)}.items() if v is not None}
+    if overrides:
+        cfg = dataclasses.replace(cfg, asr=dataclasses.replace(cfg.asr, **overrides))
+    return Engine(cfg, scorecard.load(args.scorecard))
+
+
+def _progress(stream=sys.stderr):
+    def show(i: int, n: int, row: dict[str, Any], what: str) -> None:
+        label = {"ok": "完成", "error": "失败", "skipped": "已完成，跳过", "rescored": "重新评分"}[what]
+        detail = ""
+        if what == "error":
+            detail = row["error"]
+        elif row.get("duration_s"):
+            detail = f"{row['duration_s']:.0f} 秒音频，建议扣分 {row['n_findings']} 条"
+        print(f"[{i:>{len(str(n))}}/{n}] {row['source']}  {label}  {detail}", file=stream, flush=True)
+    return show
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline import batch
+
+    if not args.dir.is_dir():
+        print(f"错误：{args.dir} 不是文件夹", file=sys.stderr)
+        return 2
+    engine = _engine(args)
+    print(f"callqa {__version__}：处理 {args.dir} → {args.out}（模型 {engine.cfg.asr.model}，"
+          f"{engine.cfg.asr.device}/{engine.cfg.asr.compute_type}）", file=sys.stderr)
+    summary = batch.run(args.dir, args.out, engine, _progress())
+    print(_summary(summary, args.out))
+    return 1 if summary.failed else 0
+
+
+def cmd_rescore(args: argparse.Namespace) -> int:
+    from pipeline import batch
+
+    if not (args.out / "calls").is_dir():
+        print(f"错误：{args.out} 不是 callqa 的输出文件夹（没有 calls/）", file=sys.stderr)
+        return 2
+    summary = batch.rescore(args.out, _engine(args), _progress())
+    print(_summary(summary, args.out))
+    return 0
+
+
+def _summary(s, out: Path) -> str:
+    import pandas as pd
+
+    lines = [f"callqa 处理完成：共 {s.files} 个录音文件"]
+    lines.append(f"  新处理 {s.processed} 通，跳过（已完成）{s.skipped} 通，重新评分 {s.rescored} 通，"
+                 f"失败 {len(s.failed)} 通" + (f"，重复文件 {s.duplicates} 个" if s.duplicates else ""))
+    if s.audio_s:
+        lines.append(f"  新处理音频 {s.audio_s / 60:.1f} 分钟，用时 {s.wall_s:.1f} 秒（{s.speed:.1f} 倍实时）")
+    findings_dir = out / "findings"
+    if any(findings_dir.glob("*.parquet")):
+        df = pd.read_parquet(findings_dir, columns=["rule_name", "item", "points"])
+        by = Counter(df["rule_name"])
+        lines.append(f"  建议扣分共 {len(df)} 条，合计 {df['points'].sum():g} 分：")
+        lines += [f"    {rule:<18}{n:>4} 条" for rule, n in sorted(by.items())]
+    for row in s.failed:
+        lines.append(f"  失败：{row['error']}")
+    lines.append(f"  结果：{out}/calls、{out}/turns、{out}/findings（Parquet）")
+    return "\n".join(lines)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    card = engine.card
+    print(f"配置正确：{args.config}；评分表 {args.scorecard}（{len(card.items)} 项，版本 {card.version}）")
+    model = engine.cfg.asr.model_path()
+    if not (model / "model.bin").is_file():
+        print(f"注意：模型目录 {model} 不存在，请先运行 make model", file=sys.stderr)
+    return 0
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from pipeline.rules import RULES
+
+    for r in sorted(RULES.values(), key=lambda r: r.code):
+        print(f"{r.code}  {r.name:<18} {r.summary}")
+    return 0
+
+
+def cmd_rule(args: argparse.Namespace) -> int:
+    from pipeline.rules import RULES, get
+
+    try:
+        r = get(args.name)
+    except KeyError:
+        print(f"没有规则 {args.name!r}；可用：{', '.join(x.name for x in RULES.values())}", file=sys.stderr)
+        return 2
+    print(f"{r.code} {r.name}\n")
+    print(r.doc)
+    print("\nDefault parameters (override per item in configs/scorecard.yaml → params):")
+    for f in dataclasses.fields(r.params):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        shown = f"lexicons/{default.name}.txt" if hasattr(default, "entries") else repr(default)
+        print(f"  {f.name} = {shown}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from pipeline.evaluate import evaluate, format_report
+
+    print(format_report(evaluate(args.labels, args.out, args.tolerance)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

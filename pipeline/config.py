@@ -1,0 +1,208 @@
+"""Engine settings (`configs/run.yaml`): channels, VAD, ASR. Scorecard thresholds live elsewhere.
+
+Every option dataclass documents each knob: meaning, unit, why the default. Loading is strict:
+an unknown key or a wrong type is a ConfigError naming the file and key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.errors import ConfigError
+from pipeline.model import Role
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class AudioOptions:
+    """Decoding and input checks.
+
+    sample_rate: everything is resampled to this (Hz) on decode; Whisper and the VAD both use it.
+    min_duration_s: shorter recordings are reported as errors (nothing to score in a 1 s file).
+    extensions: file endings the batch picks up (lower case); anything PyAV decodes works.
+    """
+
+    sample_rate: int = 16000
+    min_duration_s: float = 2.0
+    extensions: tuple[str, ...] = (".wav", ".mp3", ".flac", ".m4a", ".ogg", ".opus", ".aac", ".amr", ".wma")
+
+
+@dataclass(frozen=True)
+class VadOptions:
+    """webrtcvad, run per channel; turns are the speech regions that survive these rules.
+
+    aggressiveness: 0–3, webrtcvad's noise filtering; 2 keeps soft syllables on telephone audio while
+        rejecting line noise (3 starts clipping word edges at 8 kHz).
+    frame_ms: 10, 20 or 30 (webrtcvad's frame sizes); 30 ms is the most stable decision.
+    min_speech_s: speech shorter than this is a click or a breath, not a turn.
+    min_pause_s: a pause at least this long ends a turn; shorter pauses are inside one utterance
+        (Mandarin comma pauses run 0.2–0.4 s).
+    pad_s: added before and after each turn, so word onsets/offsets that webrtcvad misses are kept.
+    rel_level_db: frames quieter than the channel's loud speech (99th percentile frame energy) by
+        more than this are not speech, whatever webrtcvad says: rejects the other party's echo
+        leaking onto this channel and steady line noise.
+    crosstalk_db: a frame more than this much quieter than another channel at the same moment is
+        that party's echo (line echo and handset leakage sit 30–50 dB down), not speech here; when
+        both talk at once, each channel's own voice stays within this margin and is kept.
+    """
+
+    aggressiveness: int = 2
+    frame_ms: int = 30
+    min_speech_s: float = 0.25
+    min_pause_s: float = 0.5
+    pad_s: float = 0.1
+    rel_level_db: float = 35.0
+    crosstalk_db: float = 20.0
+
+
+@dataclass(frozen=True)
+class AsrOptions:
+    """faster-whisper settings.
+
+    model: a CTranslate2 Whisper directory; relative paths are from the project root.
+        Default: Whisper base, assembled by `models/assemble.py` from PyPI.
+    device / compute_type: "cpu" + "int8" (1.3× faster than float32 on 2 cores, PERF.md);
+        "cuda" + "float16" on a GPU.
+    cpu_threads: threads per model (0 = CTranslate2's default).
+    beam_size: 1 (greedy); beam 5 is 1.4–1.65× slower for little gain on telephone speech.
+    batch_size: chunks encoded/decoded together by BatchedInferencePipeline.
+    language: "zh" (Mandarin; Cantonese detection comes with the language rules).
+    initial_prompt: a short Simplified-Chinese prompt pushes Whisper towards Simplified output.
+    chunk_s: speech of one channel is packed into windows up to this long: Whisper pays per
+        30 s window, so turns are packed instead of one window each (PERF.md: 1.7–3× faster).
+    gap_s: silence placed between packed turns, so Whisper hears where one ends.
+    """
+
+    model: str = "models/whisper-base"
+    device: str = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = 0
+    beam_size: int = 1
+    batch_size: int = 4
+    language: str = "zh"
+    initial_prompt: str = "以下是普通话的句子。"
+    chunk_s: float = 28.0
+    gap_s: float = 0.4
+
+    def model_path(self) -> Path:
+        p = Path(self.model)
+        return p if p.is_absolute() else ROOT / p
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    channels: dict[int, str] = field(default_factory=lambda: {0: "agent", 1: "customer"})
+    audio: AudioOptions = AudioOptions()
+    vad: VadOptions = VadOptions()
+    asr: AsrOptions = AsrOptions()
+    path: str = ""
+
+    @property
+    def roles(self) -> dict[int, Role]:
+        return {ch: Role(r) for ch, r in self.channels.items()}
+
+    def fingerprint(self, *parts: str) -> str:
+        """Hash of everything that changes transcripts: rerunning with another one re-transcribes."""
+        blob = json.dumps(
+            [dataclasses.asdict(self.audio), dataclasses.asdict(self.vad),
+             dataclasses.asdict(self.asr), self.channels, *parts],
+            sort_keys=True, default=str,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+Hook = Callable[[str, Any, Any], Any]
+
+
+def coerce(where: str, hint: Any, value: Any, special: Hook | None = None) -> Any:
+    """Check and convert one YAML value to a dataclass field's type (ValueError if it can't)."""
+    if special is not None:
+        done = special(where, hint, value)
+        if done is not None:
+            return done
+    if dataclasses.is_dataclass(hint):
+        return build(hint, value, where, special)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{where}: expected a whole number, got {value!r}")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{where}: expected text, got {value!r}")
+        return value
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"{where}: expected a list, got {value!r}")
+        (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
+        return tuple(coerce(where, item, v, special) for v in value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: expected a mapping, got {value!r}")
+        kh, vh = typing.get_args(hint)
+        return {coerce(where, kh, k, special): coerce(where, vh, v, special) for k, v in value.items()}
+    raise TypeError(f"{where}: unsupported type {hint!r}")  # a bug in the dataclass, not the config
+
+
+def build(cls: type, raw: Any, where: str, special: Hook | None = None) -> Any:
+    """Strictly build dataclass `cls` from a mapping; missing keys take the defaults."""
+    if isinstance(raw, cls):
+        return raw
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: expected a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = set(raw) - set(fields)
+    if unknown:
+        raise ValueError(f"{where}: unknown key {', '.join(sorted(map(str, unknown)))} "
+                         f"(known: {', '.join(fields)})")
+    values = {}
+    for name, f in fields.items():
+        if name in raw:
+            values[name] = coerce(f"{where}.{name}", hints[name], raw[name], special)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ValueError(f"{where}: {name} is required")
+        elif special is not None:  # defaults may need resolving too (e.g. lexicon file names)
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            values[name] = coerce(f"{where}.{name}", hints[name], default, special)
+    return cls(**values)
+
+
+def load(path: str | Path | None = None) -> RunConfig:
+    path = Path(path) if path else ROOT / "configs" / "run.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(path, "run config not found") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise ConfigError(path, f"not valid YAML: {getattr(e, 'problem', e)}",
+                          mark.line + 1 if mark else None) from None
+    try:
+        cfg = build(RunConfig, {k: v for k, v in raw.items()}, "run")
+        roles = sorted(cfg.roles.values())
+        if roles != sorted(Role):
+            raise ValueError(f"run.channels must map one channel to each of agent, customer; got {cfg.channels}")
+    except ValueError as e:
+        raise ConfigError(path, str(e)) from None
+    return dataclasses.replace(cfg, path=str(path))

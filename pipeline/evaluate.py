@@ -1,0 +1,140 @@
+"""Measure callqa against labelled calls: per-rule precision/recall/F1, turn timing, CER.
+
+A labels file (`<name>.labels.yaml`, see data/sample_calls/README.md) lists the truth turns of a call
+and the findings it must produce. A finding matches a label of the same rule_name when their spans
+overlap, give or take `tolerance_s`; each label matches at most one finding.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from pipeline.text import keyed, normalize
+
+
+@dataclass
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass
+class Report:
+    rules: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    misses: list[str] = field(default_factory=list)  # human-readable FN/FP lines
+    start_errors: list[float] = field(default_factory=list)
+    end_errors: list[float] = field(default_factory=list)
+    cer: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
+    calls: int = 0
+    missing: list[str] = field(default_factory=list)
+
+    def cer_of(self, role: str) -> float:
+        errs = self.cer.get(role, [])
+        total = sum(n for _, n in errs)
+        return sum(e for e, _ in errs) / total if total else 0.0
+
+
+def _overlaps(f: dict[str, Any], lab: dict[str, Any], tol: float) -> float:
+    """Overlap (seconds, may be negative within tolerance) or -inf when they don't meet."""
+    inter = min(f["end_s"], lab["end"]) - max(f["start_s"], lab["start"])
+    return inter if inter >= -tol else float("-inf")
+
+
+def _chars(text: str) -> str:
+    return keyed(normalize(text)).key
+
+
+def evaluate(labels_dir: Path, out: Path, tolerance_s: float = 1.0) -> Report:
+    from rapidfuzz.distance import Levenshtein
+
+    findings = _read(out / "findings")
+    turns = _read(out / "turns")
+    calls = _read(out / "calls")
+    report = Report()
+    for path in sorted(labels_dir.rglob("*.labels.yaml")):
+        lab = yaml.safe_load(path.read_text(encoding="utf-8"))
+        source = (path.parent / lab["call"]).relative_to(labels_dir).as_posix()
+        row = calls[calls["source"] == source] if len(calls) else calls
+        if not len(row) or row.iloc[0]["status"] != "ok":
+            report.missing.append(source)
+            continue
+        report.calls += 1
+        cid = row.iloc[0]["call_id"]
+        got = findings[findings["call_id"] == cid].to_dict("records") if len(findings) else []
+        want = lab.get("findings") or []
+        for rule in {f["rule_name"] for f in got} | {w["rule_name"] for w in want}:
+            preds = [f for f in got if f["rule_name"] == rule]
+            truth = [w for w in want if w["rule_name"] == rule]
+            used: set[int] = set()
+            for w in truth:
+                best = max(((_overlaps(p, w, tolerance_s), i) for i, p in enumerate(preds) if i not in used),
+                           default=(float("-inf"), -1))
+                if best[0] > float("-inf"):
+                    used.add(best[1])
+                    report.rules[rule].tp += 1
+                else:
+                    report.rules[rule].fn += 1
+                    report.misses.append(f"漏报 FN {source} {rule} {w['start']:.1f}-{w['end']:.1f} {w.get('note', '')}")
+            for i, p in enumerate(preds):
+                if i not in used:
+                    report.rules[rule].fp += 1
+                    report.misses.append(f"误报 FP {source} {rule} {p['start_s']:.1f}-{p['end_s']:.1f} {p['message']}")
+        hyp = turns[turns["call_id"] == cid] if len(turns) else turns
+        for role in ("agent", "customer"):
+            truth_turns = [t for t in lab.get("turns", []) if t["role"] == role]
+            mine = hyp[hyp["role"] == role].sort_values("start_s") if len(hyp) else hyp
+            for t in truth_turns:
+                overlaps = [(min(t["end"], h.end_s) - max(t["start"], h.start_s), h) for h in mine.itertuples()]
+                ov, h = max(overlaps, key=lambda x: x[0], default=(0.0, None))
+                if h is not None and ov > 0:
+                    report.start_errors.append(abs(h.start_s - t["start"]))
+                    report.end_errors.append(abs(h.end_s - t["end"]))
+            ref = "".join(_chars(t["text"]) for t in truth_turns)
+            got_text = "".join(_chars(x) for x in mine["text"]) if len(mine) else ""
+            if ref:
+                report.cer[role].append((Levenshtein.distance(ref, got_text), len(ref)))
+    return report
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path) if path.exists() and any(path.glob("*.parquet")) else pd.DataFrame()
+
+
+def format_report(r: Report) -> str:
+    lines = [f"评估 {r.calls} 通已标注通话（按规则的精确率 / 召回率 / F1）", ""]
+    lines.append(f"{'rule_name':<18}{'标注':>6}{'命中':>6}{'误报':>6}{'漏报':>6}{'精确率':>9}{'召回率':>9}{'F1':>8}")
+    for rule in sorted(r.rules):
+        c = r.rules[rule]
+        lines.append(f"{rule:<18}{c.tp + c.fn:>8}{c.tp:>8}{c.fp:>8}{c.fn:>8}"
+                     f"{c.precision:>12.2f}{c.recall:>12.2f}{c.f1:>8.2f}")
+    if r.start_errors:
+        lines += ["", f"话轮边界误差中位数：开始 {statistics.median(r.start_errors):.2f} 秒，"
+                      f"结束 {statistics.median(r.end_errors):.2f} 秒（{len(r.start_errors)} 个话轮）"]
+    if r.cer:
+        lines.append("字错率 CER：" + "，".join(f"{role} {r.cer_of(role):.1%}" for role in sorted(r.cer)))
+    if r.missing:
+        lines += ["", "未处理或处理失败的已标注通话：" + "，".join(r.missing)]
+    if r.misses:
+        lines += ["", "差异明细："] + [f"  {m}" for m in r.misses]
+    return "\n".join(lines)

@@ -1,0 +1,185 @@
+"""Plain-text lexicons that QA leads edit, and matching that survives ASR errors.
+
+File format (`lexicons/*.txt`, UTF-8), one phrase a line:
+
+    # comment
+    不知道 | severity=medium | except=不知道您,不知道是否
+    喂 | at=start | pinyin=no
+
+Options after `|` are `key=value`: `severity` (low, medium, high, critical), `except` (longer phrases
+that contain the entry and make it harmless, comma-separated), `at` (any, start, end, alone: where in
+a clause the phrase must stand), `pinyin` (yes/no: also match by toneless pinyin; default yes for
+phrases of two or more characters, since Whisper swaps homophones such as 稍等→收等), and `kind`
+(free label a rule may use, e.g. particle/phrase for fillers). A bad line raises `ConfigError`
+naming the file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.errors import ConfigError
+from pipeline.text import Keyed, is_han, keyed, normalize, pinyin
+
+SEVERITIES = ("low", "medium", "high", "critical")
+POSITIONS = ("any", "start", "end", "alone")
+OPTIONS = ("severity", "except", "at", "pinyin", "kind")
+
+# How much a hit is worth before the ASR's own word probabilities are taken into account.
+CONFIDENCE = {"exact": 0.95, "pinyin": 0.75}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    phrase: str
+    key: str
+    severity: str = "medium"
+    exceptions: tuple[str, ...] = ()  # keys
+    at: str = "any"
+    pinyin: bool = True
+    kind: str = ""
+    where: str = ""  # "file:line", for messages
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    entry: Entry
+    start: int  # key indices [start, end)
+    end: int
+    via: str  # "exact" | "pinyin"
+
+    @property
+    def confidence(self) -> float:
+        return CONFIDENCE[self.via]
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    name: str
+    entries: tuple[Entry, ...]
+
+    def find(self, text: Keyed | str) -> list[Hit]:
+        """Non-overlapping hits, longest and exact first, in text order."""
+        k = text if isinstance(text, Keyed) else keyed(normalize(text))
+        if not k.key:
+            return []
+        candidates = [h for e in self.entries for h in _hits(e, k)]
+        candidates.sort(key=lambda h: (-(h.end - h.start), h.via != "exact", h.start))
+        taken: list[Hit] = []
+        for h in candidates:
+            if all(h.end <= t.start or h.start >= t.end for t in taken):
+                taken.append(h)
+        return sorted(taken, key=lambda h: h.start)
+
+    def contains(self, text: Keyed | str) -> bool:
+        return bool(self.find(text))
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        return tuple(e.phrase for e in self.entries)
+
+
+def _occurrences(hay: tuple[str, ...] | str, needle: tuple[str, ...] | str) -> list[int]:
+    n = len(needle)
+    return [i for i in range(len(hay) - n + 1) if hay[i : i + n] == needle]
+
+
+def _hits(e: Entry, k: Keyed) -> list[Hit]:
+    n = len(e.key)
+    found = [Hit(e, i, i + n, "exact") for i in _occurrences(k.key, e.key)]
+    if e.pinyin:
+        exact = {h.start for h in found}
+        found += [
+            Hit(e, i, i + n, "pinyin")
+            for i in _occurrences(pinyin(k.key), pinyin(e.key))
+            if i not in exact
+        ]
+    return [h for h in found if _placed(h, k) and not _excepted(h, k)]
+
+
+def _placed(h: Hit, k: Keyed) -> bool:
+    at = h.entry.at
+    starts = h.start in k.clause_starts
+    ends = h.end in k.clause_ends
+    return (
+        at == "any"
+        or (at == "start" and starts)
+        or (at == "end" and ends)
+        or (at == "alone" and starts and ends)
+    )
+
+
+def _excepted(h: Hit, k: Keyed) -> bool:
+    for ex in h.entry.exceptions:
+        for i in _occurrences(k.key, ex):
+            if i <= h.start and i + len(ex) >= h.end:
+                return True
+    return False
+
+
+def parse_line(raw: str, where: str) -> Entry | None:
+    """One lexicon line → Entry (None for blank and comment lines)."""
+    line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+    if not line:
+        return None
+    fields = [f.strip() for f in line.split("|")]
+    phrase = normalize(fields[0])
+    key = keyed(phrase).key
+    if not key:
+        raise ValueError(f"empty phrase in {raw.strip()!r}")
+    opts: dict[str, str] = {}
+    for f in fields[1:]:
+        name, eq, value = f.partition("=")
+        name, value = name.strip(), value.strip()
+        if not eq or not value:
+            raise ValueError(f"option {f!r} is not key=value (known keys: {', '.join(OPTIONS)})")
+        if name not in OPTIONS:
+            raise ValueError(f"unknown option {name!r} (known: {', '.join(OPTIONS)})")
+        opts[name] = value
+    severity = opts.get("severity", "medium")
+    if severity not in SEVERITIES:
+        raise ValueError(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+    at = opts.get("at", "any")
+    if at not in POSITIONS:
+        raise ValueError(f"at={at!r} is not one of {', '.join(POSITIONS)}")
+    use_pinyin = opts.get("pinyin", "yes" if sum(map(is_han, key)) >= 2 else "no")
+    if use_pinyin not in ("yes", "no"):
+        raise ValueError(f"pinyin={use_pinyin!r} must be yes or no")
+    exceptions = tuple(keyed(normalize(x)).key for x in opts.get("except", "").split(",") if x.strip())
+    for ex in exceptions:
+        if key not in ex:
+            raise ValueError(f"exception {ex!r} does not contain the phrase {key!r}")
+    return Entry(phrase, key, severity, exceptions, at, use_pinyin == "yes", opts.get("kind", ""), where)
+
+
+def parse(text: str, name: str, path: str = "<inline>") -> Lexicon:
+    entries, seen = [], {}
+    for n, raw in enumerate(text.splitlines(), 1):
+        try:
+            entry = parse_line(raw, f"{path}:{n}")
+        except ValueError as e:
+            raise ConfigError(path, str(e), n) from None
+        if entry is None:
+            continue
+        if entry.key in seen:
+            raise ConfigError(path, f"duplicate phrase {entry.phrase!r} (first on line {seen[entry.key]})", n)
+        seen[entry.key] = n
+        entries.append(entry)
+    return Lexicon(name, tuple(entries))
+
+
+def load(path: str | Path) -> Lexicon:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "lexicon file not found") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(path, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    return parse(text, path.stem, str(path))
+
+
+def inline(phrases: list[str], name: str = "inline") -> Lexicon:
+    """A lexicon from a YAML list: same line syntax, handy in tests and small scorecards."""
+    return parse("\n".join(phrases), name, f"<{name}>")

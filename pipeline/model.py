@@ -1,0 +1,110 @@
+"""The data model: what a call is made of, and what the rules say about it.
+
+Every time is seconds from the start of the recording (the connect). Records are frozen; change
+them with `dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+Seconds = float
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    CUSTOMER = "customer"
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One ASR word (for Chinese usually one or two characters) with its timing and probability."""
+
+    text: str
+    start: Seconds
+    end: Seconds
+    probability: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One stretch of speech by one party, as cut by the VAD, with what the ASR heard in it."""
+
+    id: int
+    role: Role
+    start: Seconds
+    end: Seconds
+    text: str = ""  # normalised: Simplified Chinese, full-width punctuation kept
+    words: tuple[Word, ...] = ()
+
+    @property
+    def duration(self) -> Seconds:
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    id: str  # content hash of the audio file: renamed files keep their id
+    duration: Seconds
+    turns: tuple[Turn, ...]  # sorted by start; both parties interleaved
+    source: str = ""  # audio path relative to the batch root
+
+    def by(self, role: Role) -> tuple[Turn, ...]:
+        return tuple(t for t in self.turns if t.role is role)
+
+    def replies(self) -> Iterator[tuple[Turn, Turn]]:
+        """(customer turn, next agent turn) pairs: the customer spoke, then the agent."""
+        last_customer: Turn | None = None
+        for turn in self.turns:
+            if turn.role is Role.CUSTOMER:
+                last_customer = turn
+            elif last_customer is not None:
+                yield last_customer, turn
+                last_customer = None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a rule saw: a span the inspector can jump to, and why it matters (in Chinese)."""
+
+    start: Seconds
+    end: Seconds
+    message: str
+    quote: str = ""
+    confidence: float = 1.0
+    role: Role | None = Role.AGENT
+    severity: str = ""  # lexicon severity where the rule has one (e.g. forbidden phrases)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A suggested deduction: one Parquet row, to be confirmed or rejected by an inspector.
+
+    `id` is stable across reruns (call content hash + rule + evidence span), so inspectors'
+    decisions, stored apart, keep pointing at the same finding after a rescore.
+    """
+
+    id: str
+    call_id: str
+    source: str
+    rule: str  # stable code, e.g. "T002"
+    rule_name: str  # e.g. "silence_gap"
+    item: str  # scorecard item id
+    points: float
+    start_s: Seconds
+    end_s: Seconds
+    role: str
+    message: str
+    quote: str = ""
+    confidence: float = 1.0
+    severity: str = ""
+    status: str = "suggested"
+
+
+def finding_id(call_id: str, rule: str, start: Seconds, end: Seconds) -> str:
+    # Spans are rounded to 10 ms so float noise from a rescore cannot change the id.
+    key = f"{call_id}|{rule}|{start:.2f}|{end:.2f}"
+    return hashlib.sha256(key.encode()).hexdigest()[:20]

@@ -1,0 +1,50 @@
+"""T002 silence_gap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pipeline.lexicon import Lexicon
+from pipeline.model import Call, Evidence, Role, Seconds
+from pipeline.rules.registry import lexicon_file, rule
+from pipeline.rules.spans import find, last_agent_turn_before, speech_gaps
+
+
+@dataclass(frozen=True)
+class Params:
+    max_gap_s: Seconds = 3.0  # seed 004 §2.3: "我们需要及时回复,3秒钟是极限"
+    hold_phrases: Lexicon = lexicon_file("hold")  # 请稍等 … : the silence is a hold, judged by T003
+
+
+@rule("T002", "silence_gap", Params)
+def check(call: Call, p: Params) -> Iterator[Evidence]:
+    """After the customer stops, nobody speaks for more than 3 s: dead air.
+
+    What it flags: a mutual silence longer than `max_gap_s` that starts when a customer turn ends
+    and is followed by more speech (the end of the recording is not dead air).
+    Why: seed 004 (沉默和候线): "如果客户咨询问题或陈述事件,我们需要及时回复,3秒钟是极限。"
+    Not flagged: a silence after the agent announced a hold (请稍等 / 麻烦您稍等 …, lexicon
+    `hold`) — holds are judged by hold etiquette instead.
+
+    Bad:
+        C 10.0 12.0 我的快递到哪了
+        A 16.5 18.0 您好我帮您查一下
+    Good:
+        C 10.0 12.0 我的快递到哪了
+        A 13.0 14.5 您好我帮您查一下
+    """
+    for ended, _next, start, end in speech_gaps(call.turns):
+        gap = end - start
+        if ended.role is not Role.CUSTOMER or gap <= p.max_gap_s:
+            continue
+        announced = last_agent_turn_before(call.turns, start)
+        if announced is not None and find(p.hold_phrases, announced):
+            continue
+        yield Evidence(
+            start,
+            end,
+            f"客户说完后无人应答，静默 {gap:.1f} 秒（上限 {p.max_gap_s:g} 秒）",
+            quote=ended.text,
+            role=Role.AGENT,
+        )

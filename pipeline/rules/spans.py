@@ -1,0 +1,124 @@
+"""Shared helpers for rules: where in time a text hit is, and how sure we are of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+
+from pipeline.lexicon import Hit, Lexicon
+from pipeline.model import Evidence, Role, Seconds, Turn
+from pipeline.text import Keyed, keyed
+
+
+@lru_cache(maxsize=8192)
+def key_of(text: str) -> Keyed:
+    return keyed(text)
+
+
+def text_span(turn: Turn, a: int, b: int) -> tuple[Seconds, Seconds, float]:
+    """Time span and mean ASR word probability of turn.text[a:b].
+
+    Falls back to a proportional position in the turn when the words don't spell the text.
+    """
+    offsets, pos = [], 0
+    for w in turn.words:
+        offsets.append((pos, pos + len(w.text), w))
+        pos += len(w.text)
+    if turn.words and pos == len(turn.text):
+        covered = [w for s, e, w in offsets if s < b and e > a]
+        if covered:
+            prob = sum(w.probability for w in covered) / len(covered)
+            return covered[0].start, covered[-1].end, prob
+    n = max(len(turn.text), 1)
+    return turn.start + turn.duration * a / n, turn.start + turn.duration * b / n, 1.0
+
+
+def hit_evidence(turn: Turn, hit: Hit, message: str) -> Evidence:
+    k = key_of(turn.text)
+    a, b = k.source_span(hit.start, hit.end)
+    start, end, prob = text_span(turn, a, b)
+    return Evidence(
+        start,
+        end,
+        message,
+        quote=turn.text,
+        confidence=round(hit.confidence * prob, 3),
+        role=turn.role,
+        severity=hit.entry.severity,
+    )
+
+
+def find(lexicon: Lexicon, turn: Turn) -> list[Hit]:
+    return lexicon.find(key_of(turn.text))
+
+
+def hits(lexicon: Lexicon, turns: tuple[Turn, ...]) -> Iterator[tuple[Turn, Hit]]:
+    for t in turns:
+        for h in find(lexicon, t):
+            yield t, h
+
+
+def turn_confidence(turn: Turn) -> float:
+    if not turn.words:
+        return 1.0
+    return sum(w.probability for w in turn.words) / len(turn.words)
+
+
+def speech_gaps(turns: tuple[Turn, ...]) -> Iterator[tuple[Turn, Turn | None, Seconds, Seconds]]:
+    """Stretches where nobody speaks: (turn that ended last, next turn, silence start, silence end).
+
+    Overlapping turns are merged, so a gap is mutual silence, whoever spoke around it.
+    """
+    last: Turn | None = None
+    for t in turns:
+        if last is not None and t.start > last.end:
+            yield last, t, last.end, t.start
+        if last is None or t.end > last.end:
+            last = t
+
+
+def last_agent_turn_before(turns: tuple[Turn, ...], time: Seconds) -> Turn | None:
+    before = [t for t in turns if t.role is Role.AGENT and t.start < time]
+    return before[-1] if before else None
+
+
+def speech_minutes(turns: tuple[Turn, ...]) -> float:
+    """Minutes of speech in `turns` (VAD turn durations: holds and silences are not counted)."""
+    return sum(t.duration for t in turns) / 60.0
+
+
+def extent(turns: tuple[Turn, ...]) -> tuple[Seconds, Seconds]:
+    """[first start, last end] of non-empty `turns`: the span of a whole-call finding."""
+    return min(t.start for t in turns), max(t.end for t in turns)
+
+
+def placed(k: Keyed, start: int, end: int, at: str) -> bool:
+    """Whether key[start:end] stands where `at` (any, start, end, alone) says, within a clause."""
+    starts, ends = start in k.clause_starts, end in k.clause_ends
+    return at == "any" or (at == "start" and starts) or (at == "end" and ends) or (
+        at == "alone" and starts and ends
+    )
+
+
+@lru_cache(maxsize=8192)
+def word_bounds(text: str) -> frozenset[int]:
+    """Indices into `text` where a jieba word starts or ends (punctuation is its own word).
+
+    A lexicon hit whose both ends are word bounds is a word of its own, not part of a longer word
+    (嘛 in 干嘛, 额 in 额度). jieba is imported lazily: it loads its dictionary on first use.
+    """
+    import jieba
+
+    jieba.setLogLevel(60)  # jieba logs "Building prefix dict…" to stderr otherwise
+    bounds, pos = {0}, 0
+    for piece in jieba.cut(text, HMM=False):
+        pos += len(piece)
+        bounds.add(pos)
+    return frozenset(bounds)
+
+
+def standalone(k: Keyed, start: int, end: int) -> bool:
+    """Whether key[start:end] is one or more whole words of `k.text` (see `word_bounds`)."""
+    a, b = k.source_span(start, end)
+    bounds = word_bounds(k.text)
+    return a in bounds and b in bounds

@@ -1,0 +1,100 @@
+"""Text normalisation and the indexes lexicon matching runs on.
+
+Whisper writes Chinese in Traditional, Simplified or a mix (DOMAIN.md §4.1), so every transcript and
+every lexicon line goes through the same `normalize` before anything is compared. Matching runs on a
+*key*: the text with punctuation and spaces removed, each key character remembering where it came
+from, so a hit can be quoted and timed against the ASR words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Half-width punctuation Whisper emits between Han characters, shown to inspectors full-width.
+_TO_FULL = str.maketrans({",": "，", "?": "？", "!": "！", ":": "：", ";": "；"})
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    from opencc import OpenCC  # opencc-python-reimplemented: pure Python, no native build
+
+    return OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    return _t2s().convert(text)
+
+
+def normalize(text: str) -> str:
+    """NFKC, Traditional → Simplified, Chinese punctuation, no spaces between Han characters."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    text = to_simplified(text).translate(_TO_FULL)
+    text = re.sub(r"(?<=[\u3400-\u9fff，。？！：；])\s+|\s+(?=[\u3400-\u9fff，。？！：；])", "", text)
+    return re.sub(r"(?<=[\u3400-\u9fff])\.(?!\d)", "。", text)
+
+
+def han_count(text: str) -> int:
+    """Spoken Chinese characters: the unit of speech rate (字/分钟)."""
+    return len(_HAN.findall(text))
+
+
+def is_han(ch: str) -> bool:
+    return bool(_HAN.match(ch))
+
+
+def _is_key_char(ch: str) -> bool:
+    return ch.isalnum()
+
+
+@dataclass(frozen=True, slots=True)
+class Keyed:
+    """A text reduced to its matchable characters, with a map back to the text."""
+
+    text: str
+    key: str  # letters, digits and Han characters only, lower case
+    pos: tuple[int, ...]  # pos[i] = index in `text` of key[i]
+    clause_starts: frozenset[int]  # key indices that begin a clause (after punctuation)
+    clause_ends: frozenset[int]  # key indices (exclusive ends) where a clause ends
+
+    def source_span(self, i: int, j: int) -> tuple[int, int]:
+        """Text indices [a, b) covering key[i:j]."""
+        return self.pos[i], self.pos[j - 1] + 1
+
+
+def keyed(text: str) -> Keyed:
+    key, pos, starts, ends = [], [], set(), set()
+    boundary = True
+    for idx, ch in enumerate(text):
+        if _is_key_char(ch):
+            if boundary:
+                starts.add(len(key))
+                if key:
+                    ends.add(len(key))
+            key.append(ch.lower())
+            pos.append(idx)
+            boundary = False
+        elif not ch.isspace() or not key:
+            boundary = True
+    ends.add(len(key))
+    return Keyed(text, "".join(key), tuple(pos), frozenset(starts), frozenset(ends))
+
+
+def pinyin(key: str, tones: bool = False) -> tuple[str, ...]:
+    """One syllable per key character (non-Han characters stand for themselves).
+
+    Phrase-aware (`lazy_pinyin`), so heteronyms are read in context.
+    """
+    return _pinyin(key, tones)
+
+
+@lru_cache(maxsize=4096)
+def _pinyin(key: str, tones: bool) -> tuple[str, ...]:
+    from pypinyin import Style, lazy_pinyin
+
+    style = Style.TONE3 if tones else Style.NORMAL
+    out = lazy_pinyin(key, style=style, errors=lambda s: list(s))
+    return tuple(out) if len(out) == len(key) else tuple(lazy_pinyin(c, style=style)[0] for c in key)
