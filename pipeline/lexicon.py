@@ -162,9 +162,9 @@ def parse(text: str, name: str, path: str = "<inline>") -> Lexicon:
             raise ConfigError(path, str(e), n) from None
         if entry is None:
             continue
-        if entry.key in seen:
-            raise ConfigError(path, f"duplicate phrase {entry.phrase!r} (first on line {seen[entry.key]})", n)
-        seen[entry.key] = n
+        if entry.phrase in seen:
+            raise ConfigError(path, f"duplicate phrase {entry.phrase!r} (first on line {seen[entry.phrase]})", n)
+        seen[entry.phrase] = n
         entries.append(entry)
     return Lexicon(name, tuple(entries))
 

@@ -46,6 +46,12 @@ def is_han(ch: str) -> bool:
     return bool(_HAN.match(ch))
 
 
+# Characters Whisper confuses so often that matching treats them as one (DOMAIN.md §4.4: the
+# language model prefers 你 to 您, so "麻烦您稍等" comes back as "麻烦你稍等"). Keys only: quotes
+# and the politeness checks still see the text as transcribed.
+_FOLD = str.maketrans({"您": "你"})
+
+
 def _is_key_char(ch: str) -> bool:
     return ch.isalnum()
 
@@ -55,7 +61,7 @@ class Keyed:
     """A text reduced to its matchable characters, with a map back to the text."""
 
     text: str
-    key: str  # letters, digits and Han characters only, lower case
+    key: str  # letters, digits and Han characters only, lower case, confusable characters folded
     pos: tuple[int, ...]  # pos[i] = index in `text` of key[i]
     clause_starts: frozenset[int]  # key indices that begin a clause (after punctuation)
     clause_ends: frozenset[int]  # key indices (exclusive ends) where a clause ends
@@ -74,7 +80,7 @@ def keyed(text: str) -> Keyed:
                 starts.add(len(key))
                 if key:
                     ends.add(len(key))
-            key.append(ch.lower())
+            key.append(ch.lower().translate(_FOLD))
             pos.append(idx)
             boundary = False
         elif not ch.isspace() or not key:

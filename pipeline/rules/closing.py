@@ -42,10 +42,6 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     if any(find(p.phrases, t) for t in agent[max(len(agent) - p.closing_turns, 0) :]):
         return
     last = agent[-1]
-    yield Evidence(
-        last.start,
-        last.end,
-        f"结束通话前未使用结束语（坐席最后 {min(p.closing_turns, len(agent))} 句中没有“再见”“感谢来电”等）",
-        quote=last.text,
-        confidence=turn_confidence(last),
-    )
+    n = min(p.closing_turns, len(agent))
+    message = f"结束通话前未使用结束语（坐席最后 {n} 句中没有“再见”“感谢来电”等）"
+    yield Evidence(last.start, last.end, message, quote=last.text, confidence=turn_confidence(last))

@@ -14,7 +14,7 @@ from pipeline.rules.spans import find, turn_confidence
 @dataclass(frozen=True)
 class Params:
     phrases: Lexicon = lexicon_file("greetings")  # DOMAIN.md §3.3; seed 003 "您好,很高兴为您服务…"
-    opening_turns: int = 2  # DOMAIN.md §3.3: "first agent utterance, or first 2 … within first 15 s"
+    opening_turns: int = 2  # DOMAIN.md §3.3: "first agent utterance, or first 2 … within 15 s"
     window_s: Seconds = 15.0  # DOMAIN.md §3.3, counted from the agent's first turn
 
 
@@ -25,9 +25,9 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     What it flags: none of the first `opening_turns` agent turns that start within `window_s` of
     the agent's first turn contains a `phrases` (greetings lexicon) hit; the span is the agent's
     first turn. Matching is pinyin-tolerant (您号 still reads as 您好).
-    Why: seed 000 (问候语\\结束语): "客服代表没有说问候语或没按要求说问候语"; seed 002: "电话接通没有
-    主动的向机主问好", "开头语结束语(3分)适时、完整、全面"; seed 003's model opening "您好,很高兴
-    为您服务,请问有什么可以帮到您?".
+    Why: seed 000 (问候语\\结束语): "客服代表没有说问候语或没按要求说问候语"; seed 002:
+    "电话接通没有主动的向机主问好", "开头语结束语(3分)适时、完整、全面"; seed 003's model
+    opening "您好,很高兴为您服务,请问有什么可以帮到您?".
     Not flagged: a call where the agent never speaks (T001 no_answer covers it); a greeting that
     comes later than the opening window is still a miss; how fast it was said is V001's business.
 

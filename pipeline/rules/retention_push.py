@@ -48,21 +48,20 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
         C 8.5 9.5 真的不用了
         A 10.0 12.0 好的，不打扰您了，再见
     """
-    refused, flagged, pushes, in_push = False, False, 0, False
+    refused, pushes, in_push = False, 0, False
     for turn in call.turns:
         if turn.role is Role.CUSTOMER:
             if refused and find(p.acceptance, turn):
                 refused = False
             elif find(p.refusals, turn):
                 if not refused:  # a new episode; later refusals in it don't restart the count
-                    refused, flagged, pushes = True, False, 0
+                    refused, pushes = True, 0
             elif han_count(turn.text) <= p.backchannel_chars:
                 continue  # 嗯 / 好 / 对 while the agent talks: the same push goes on
             in_push = False
         elif refused and not in_push and find(p.retention, turn):
             pushes, in_push = pushes + 1, True
-            if pushes == p.max_pushes + 1 and not flagged:
-                flagged = True
+            if pushes == p.max_pushes + 1:  # once: the count only grows within an episode
                 yield Evidence(
                     turn.start,
                     turn.end,

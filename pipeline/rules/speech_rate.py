@@ -13,7 +13,7 @@ from pipeline.text import han_count
 
 @dataclass(frozen=True)
 class Params:
-    min_cpm: float = 120.0  # DOMAIN.md §2: low end of "正常的语速范围在120到160字每分钟" (jiangshitai)
+    min_cpm: float = 120.0  # DOMAIN.md §2: "正常的语速范围在120到160字每分钟" (jiangshitai)
     max_cpm: float = 280.0  # DOMAIN.md §2: Alibaba SCA 语速检查 example VelocityInMint=280
     min_call_chars: int = 30  # DOMAIN.md §2 (minWordSize guard): too little speech to judge
     greeting_max_cpm: float = 280.0  # seed 000: "在报工号或问候语时语速过快"; same bound as max_cpm
@@ -28,9 +28,9 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     (VAD turn time, so holds and silences don't count) — outside [`min_cpm`, `max_cpm`], once per
     call over the agent's speech; (b) the first agent turn of ≥ `min_turn_chars` 字 (the greeting,
     where 工号 is read out) faster than `greeting_max_cpm`.
-    Why: seed 002: "语速过快或者过慢,或者声音过小客户无法听清"; seed 000 (问候语\\结束语): "客服代表在
-    报工号或问候语时语速过快,发音模糊,令客户无法听清楚". The seeds give no number: the defaults
-    come from DOMAIN.md §2.
+    Why: seed 002: "语速过快或者过慢,或者声音过小客户无法听清"; seed 000 (问候语\\结束语):
+    "客服代表在报工号或问候语时语速过快,发音模糊,令客户无法听清楚". The seeds give no number:
+    the defaults come from DOMAIN.md §2.
     Not flagged: calls where the agent said fewer than `min_call_chars` 字; single fast turns later
     in the call; the customer's rate.
 

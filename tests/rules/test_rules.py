@@ -29,7 +29,7 @@ def run(rule_name: str, spec: str, params=None, duration=None):
     return list(r.check(call(spec, duration), build_params(r, params, LEXICONS)))
 
 
-@pytest.mark.parametrize("rule_name, case", _cases())
+@pytest.mark.parametrize("rule_name, case", list(_cases()))
 def test_case(rule_name, case):
     got = run(rule_name, case["turns"], case.get("params"), case.get("duration"))
     want = case["expect"]

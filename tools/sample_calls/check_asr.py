@@ -78,6 +78,8 @@ def phrase_status(phrase: str, ref: str, hyp: str):
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("names", nargs="*")
+    ap.add_argument("--calls", type=Path, default=CALLS, help="folder with the calls and labels")
+    ap.add_argument("--pad", type=float, default=PAD, help="seconds added around each utterance")
     ap.add_argument("--json", type=Path, help="write per-utterance results here")
     a = ap.parse_args(argv)
 
@@ -87,18 +89,18 @@ def main(argv=None):
     cc = OpenCC("t2s")
     model = WhisperModel(str(MODEL), device="cpu", compute_type="int8", cpu_threads=2)
 
-    label_files = sorted(CALLS.glob("*.labels.yaml"))
+    label_files = sorted(a.calls.glob("*.labels.yaml"))
     if a.names:
         label_files = [p for p in label_files if p.name.split(".")[0] in a.names]
     results, summary = [], []
     for lf in label_files:
         lab = yaml.safe_load(lf.read_text(encoding="utf-8"))
-        chans = decode_audio(str(CALLS / lab["call"]), sampling_rate=16000, split_stereo=True)
+        chans = decode_audio(str(a.calls / lab["call"]), sampling_rate=16000, split_stereo=True)
         err = {"agent": [0, 0], "customer": [0, 0]}
         misses = []
         for i, t in enumerate(lab["turns"]):
             x = chans[0 if t["role"] == "agent" else 1]
-            s, e = int(max(0, t["start"] - PAD) * 16000), int((t["end"] + PAD) * 16000)
+            s, e = int(max(0, t["start"] - a.pad) * 16000), int((t["end"] + a.pad) * 16000)
             segs, _ = model.transcribe(x[s:e].astype(np.float32), language="zh", beam_size=1,
                                        initial_prompt=PROMPT, vad_filter=False,
                                        condition_on_previous_text=False)

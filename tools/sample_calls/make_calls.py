@@ -52,6 +52,9 @@ SR = 8000
 DEFAULTS = {
     "agent_speed": 1.35,
     "customer_speed": 1.25,
+    "agent_stretch": 1.0,        # Praat PSOLA lengthening after synthesis (slow talkers)
+    "customer_stretch": 1.0,
+    "pause_scale": 1.0,          # scales the pauses between clauses
     "gap": 0.6,
     "tail": 1.0,
     "format": "mp3",
@@ -112,10 +115,12 @@ class Synth:
         mel = ac.get_tensor(out[1]["index"])
         return trim(t.mel2audio(mel).astype(np.float32), TTS_SR)
 
-    def utterance(self, text: str, speed: float, role: str, formant: float, pitch: float) -> np.ndarray:
+    def utterance(self, text: str, speed: float, role: str, formant: float, pitch: float,
+                  stretch: float = 1.0, pause_scale: float = 1.0) -> np.ndarray:
         """Trimmed utterance at 8 kHz, peak-normalised (level is applied later)."""
-        key = hashlib.sha1(repr((CACHE_VERSION, text, round(speed, 4), role,
-                                 round(formant, 4), round(pitch, 2))).encode()).hexdigest()
+        key = hashlib.sha1(repr((CACHE_VERSION, text, round(speed, 4), role, round(formant, 4),
+                                 round(pitch, 2), round(stretch, 4), round(pause_scale, 4))
+                                ).encode()).hexdigest()
         path = CACHE_DIR / f"{key}.npy"
         if self.use_cache and path.exists():
             return np.load(path)
@@ -126,9 +131,11 @@ class Synth:
             pieces.append(self._clause(p, speed))
             if i < len(parts) - 1:
                 stop = p.rstrip()[-1] in "。！？!?；;…"
-                pause = (STOP_PAUSE if stop else COMMA_PAUSE) * speed
+                pause = (STOP_PAUSE if stop else COMMA_PAUSE) * speed * pause_scale
                 pieces.append(np.zeros(int(pause * TTS_SR), np.float32))
         y = np.concatenate(pieces)
+        if abs(stretch - 1.0) > 1e-6:
+            y = lengthen(y, TTS_SR, stretch)
         if role == "customer":
             y = change_gender(y, TTS_SR, formant, pitch)
         y = trim(y, TTS_SR)
@@ -148,6 +155,14 @@ def change_gender(y: np.ndarray, sr: int, formant: float, pitch: float) -> np.nd
     from parselmouth.praat import call
     snd = parselmouth.Sound(y.astype(np.float64), sampling_frequency=sr)
     out = call(snd, "Change gender", 75, 600, formant, pitch, 1.0, 1.0)
+    return np.asarray(out.values[0], dtype=np.float32)
+
+
+def lengthen(y: np.ndarray, sr: int, factor: float) -> np.ndarray:
+    import parselmouth
+    from parselmouth.praat import call
+    snd = parselmouth.Sound(y.astype(np.float64), sampling_frequency=sr)
+    out = call(snd, "Lengthen (overlap-add)", 75, 600, factor)
     return np.asarray(out.values[0], dtype=np.float32)
 
 
@@ -198,7 +213,9 @@ def build_call(script: dict, synth: Synth):
         role = t["role"]
         speed = float(t.get("speed", cfg[f"{role}_speed"]))
         y = synth.utterance(t["text"], speed, role, float(cfg["customer_formant"]),
-                            float(t.get("pitch", cfg["customer_pitch"])))
+                            float(t.get("pitch", cfg["customer_pitch"])),
+                            float(t.get("stretch", cfg[f"{role}_stretch"])),
+                            float(t.get("pause_scale", cfg["pause_scale"])))
         level = float(t.get("level_db", cfg[f"{role}_level_db"])) + rng.uniform(-1.0, 1.0)
         y = y * (10 ** (level / 20) / active_rms(y))
         gap = float(t.get("gap", cfg["gap"]))

@@ -1,0 +1,74 @@
+"""End to end with the real Whisper model on data/sample_calls: audio → Parquet → evaluation."""
+
+import statistics
+
+import pandas as pd
+import pytest
+
+from pipeline import config, scorecard
+from pipeline.batch import Engine, rescore, run
+from pipeline.cli import DEFAULT_SCORECARD
+from pipeline.evaluate import evaluate
+from tests.conftest import SAMPLE_CALLS
+
+pytestmark = pytest.mark.slow
+
+RULES = ("no_answer", "silence_gap", "speech_rate", "forbidden_phrase", "filler_rate", "greeting",
+         "closing", "retention_push")
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return Engine(config.load(), scorecard.load(DEFAULT_SCORECARD))
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory, engine):
+    out = tmp_path_factory.mktemp("e2e") / "out"
+    summary = run(SAMPLE_CALLS, out, engine)
+    assert summary.processed >= 8 and not summary.failed, summary.failed
+    return out
+
+
+def test_every_rule_scores_f1_of_at_least_0_9(out):
+    report = evaluate(SAMPLE_CALLS, out)
+    assert not report.missing
+    for rule in RULES:
+        c = report.rules[rule]
+        assert c.tp + c.fn > 0, f"no labelled {rule} in the sample calls"
+        assert c.f1 >= 0.9, (rule, c, [m for m in report.misses if rule in m])
+
+
+def test_turn_edges_within_0_3_s_of_the_truth(out):
+    report = evaluate(SAMPLE_CALLS, out)
+    assert statistics.median(report.start_errors) <= 0.3
+    assert statistics.median(report.end_errors) <= 0.3
+
+
+def test_tables_and_columns(out):
+    findings = pd.read_parquet(out / "findings")
+    for col in ("call_id", "source", "rule", "rule_name", "item", "points", "start_s", "end_s", "role",
+                "message", "quote", "confidence", "status"):
+        assert col in findings.columns
+    assert set(findings["status"]) == {"suggested"}
+    assert findings["id"].is_unique
+    calls = pd.read_parquet(out / "calls")
+    assert set(calls["status"]) == {"ok"} and calls["call_id"].is_unique
+    turns = pd.read_parquet(out / "turns")
+    assert set(turns["role"]) == {"agent", "customer"}
+
+
+def test_no_hallucinated_text_outside_speech(out):
+    turns = pd.read_parquet(out / "turns")
+    text = "".join(turns["text"])
+    for bad in ("字幕", "订阅", "点赞", "谢谢观看", "请不吝"):
+        assert bad not in text
+
+
+def test_rerun_skips_everything_and_rescore_reproduces_findings(out, engine):
+    before = pd.read_parquet(out / "findings").sort_values("id").reset_index(drop=True)
+    again = run(SAMPLE_CALLS, out, engine)
+    assert again.processed == 0 and again.skipped == len(pd.read_parquet(out / "calls"))
+    rescore(out, engine)
+    after = pd.read_parquet(out / "findings").sort_values("id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(before, after)
