@@ -3,14 +3,16 @@
 Whisper pays for a full 30 s window per call, so transcribing each VAD turn on its own wastes most
 of the encoder, and transcribing whole channels feeds it silence, where it drops sentences and
 invents text ("字幕by…", "请不吝点赞订阅": PERF.md, DOMAIN.md §4.3). Instead each channel's turns are
-packed, with a short gap between them, into windows of up to `chunk_s`; all windows of a call go
-through `BatchedInferencePipeline` together, and every word is mapped back to the turn it was
-spoken in. A word that lands in an inserted gap, where the VAD heard nothing, is dropped.
+packed, with a short gap between them, into windows of up to `chunk_s` (`plan`); windows fill as the
+audio streams past and go through `BatchedInferencePipeline` a batch at a time, and every word is
+mapped back to the turn it was spoken in. A word that lands in an inserted gap, where the VAD heard
+nothing, is dropped.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +20,7 @@ import numpy as np
 from pipeline.config import AsrOptions
 from pipeline.model import Seconds, Word
 from pipeline.text import normalize
-from pipeline.turns import Region
+from pipeline.turns import Frames, Region
 
 # Known Whisper inventions on silence/music in Chinese (DOMAIN.md §4.3): never real call speech.
 HALLUCINATIONS = re.compile(
@@ -28,66 +30,90 @@ HALLUCINATIONS = re.compile(
 _SNAP_S = 0.2  # a word this close to a packed turn is that turn's (Whisper's word times wobble)
 _MAX_REPEAT = 3  # "好的好的好的好的…" loops beyond this many repeats are decoding loops, not speech
 
+Key = tuple[int, int]  # (channel, region index)
+
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """One turn (or part of a long one) placed in the packed audio."""
+    """One turn (or part of a long one) placed in a window."""
 
-    index: int  # which region (in the caller's list) it belongs to
-    packed: Seconds  # where it starts in the packed audio
-    start: Seconds  # where it starts in the call
+    key: Key
+    packed: Seconds  # where it starts inside its window
+    start: Seconds  # where it is in the call
     end: Seconds
 
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    start: Seconds  # in the packed audio
-    end: Seconds
+    """Up to `chunk_s` of one channel's speech, turns laid end to end `gap_s` apart."""
+
+    channel: int
     pieces: tuple[Piece, ...]
 
+    @property
+    def length(self) -> Seconds:
+        last = self.pieces[-1]
+        return last.packed + last.end - last.start
 
-def split_long(region: Region, samples: np.ndarray, sr: int, max_s: Seconds) -> list[Region]:
-    """Cut regions longer than one window at their quietest 100 ms in the window's last third."""
+    @property
+    def ready_at(self) -> Seconds:
+        """Call time by which all its audio has been decoded."""
+        return self.pieces[-1].end
+
+
+def split_long(region: Region, energy_db: np.ndarray | None, frame_s: Seconds, max_s: Seconds) -> list[Region]:
+    """Cut regions longer than one window at their quietest frame in the window's last third."""
     start, end = region
     out = []
     while end - start > max_s:
-        lo, hi = int((start + max_s * 2 / 3) * sr), int((start + max_s) * sr)
-        hop = sr // 10
-        seg = samples[lo:hi]
-        n = len(seg) // hop
         cut = start + max_s
-        if n:
-            energy = (seg[: n * hop].reshape(n, hop) ** 2).mean(axis=1)
-            cut = (lo + int(np.argmin(energy)) * hop + hop // 2) / sr
+        if energy_db is not None and len(energy_db):
+            lo, hi = int((start + max_s * 2 / 3) / frame_s), int((start + max_s) / frame_s)
+            seg = energy_db[lo:hi]
+            if len(seg):
+                cut = (lo + int(np.argmin(seg)) + 0.5) * frame_s
         out.append((start, cut))
         start = cut
     out.append((start, end))
     return out
 
 
-def pack(regions: list[tuple[int, Region]], max_s: Seconds, gap_s: Seconds, offset: Seconds) -> list[Window]:
-    """Lay (index, region) pairs end to end, `gap_s` apart, in windows of at most `max_s`."""
+def plan(regions: list[list[Region]], frames: Frames | None, opts: AsrOptions) -> list[Window]:
+    """Pack every channel's regions into windows, ordered by when their audio is complete."""
     windows: list[Window] = []
-    pieces: list[Piece] = []
-    cursor = w_start = offset
-    for index, (s, e) in regions:
-        if pieces and cursor + (e - s) - w_start > max_s:
-            windows.append(Window(w_start, cursor - gap_s, tuple(pieces)))
-            pieces, w_start = [], cursor
-        pieces.append(Piece(index, cursor, s, e))
-        cursor += (e - s) + gap_s
-    if pieces:
-        windows.append(Window(w_start, cursor - gap_s, tuple(pieces)))
-    return windows
+    for ch, regs in enumerate(regions):
+        energy = frames.energy_db[ch] if frames is not None else None
+        frame_s = frames.frame_s if frames is not None else 0.03
+        pieces: list[Piece] = []
+        cursor = 0.0
+        for r_i, reg in enumerate(regs):
+            for s, e in split_long(reg, energy, frame_s, opts.chunk_s):
+                if pieces and cursor + (e - s) > opts.chunk_s:
+                    windows.append(Window(ch, tuple(pieces)))
+                    pieces, cursor = [], 0.0
+                pieces.append(Piece((ch, r_i), cursor, s, e))
+                cursor += (e - s) + opts.gap_s
+        if pieces:
+            windows.append(Window(ch, tuple(pieces)))
+    return sorted(windows, key=lambda w: (w.ready_at, w.channel))
 
 
-def _place(t: Seconds, window: Window) -> Piece | None:
-    best, dist = None, _SNAP_S
-    for p in window.pieces:
-        d = max(p.packed - t, t - (p.packed + p.end - p.start), 0.0)
-        if d <= dist:
-            best, dist = p, d
-    return best
+class _Filling:
+    """A window's audio buffer, filled as blocks stream past."""
+
+    def __init__(self, window: Window, sr: int):
+        self.window = window
+        self.audio = np.zeros(int(window.length * sr) + 1, dtype=np.float32)
+
+    def take(self, block: np.ndarray, b0: int, sr: int) -> None:
+        b1 = b0 + block.shape[1]
+        for p in self.window.pieces:
+            s, e = int(p.start * sr), int(p.end * sr)
+            lo, hi = max(s, b0), min(e, b1)
+            if lo < hi:
+                dst = int(p.packed * sr) + (lo - s)
+                n = min(hi - lo, len(self.audio) - dst)
+                self.audio[dst : dst + n] = block[self.window.channel, lo - b0 : lo - b0 + n]
 
 
 class Transcriber:
@@ -107,56 +133,71 @@ class Transcriber:
         )
         self.pipeline = BatchedInferencePipeline(self.model)
 
-    def transcribe(
-        self, channels: list[np.ndarray], regions: list[list[Region]], sr: int
-    ) -> list[list[tuple[Word, ...]]]:
-        """Words for every region of every channel: result[channel][region]."""
+    def transcribe(self, blocks: Iterable[np.ndarray], windows: list[Window], sr: int) -> dict[Key, tuple[Word, ...]]:
+        """Words per (channel, region), reading the audio once, block by block."""
+        words: dict[Key, list[Word]] = {}
+        todo = list(windows)
+        filling: list[_Filling] = []
+        ready: list[_Filling] = []
+        pos = 0
+        for block in blocks:
+            end = pos + block.shape[1]
+            filling += [_Filling(w, sr) for w in todo if w.pieces[0].start * sr < end]
+            todo = [w for w in todo if w.pieces[0].start * sr >= end]
+            for f in filling:
+                f.take(block, pos, sr)
+            pos += block.shape[1]
+            ready += [f for f in filling if f.window.ready_at * sr <= pos]
+            filling = [f for f in filling if f.window.ready_at * sr > pos]
+            while len(ready) >= self.opts.batch_size:
+                self._decode(ready[: self.opts.batch_size], sr, words)
+                ready = ready[self.opts.batch_size :]
+        ready += filling  # a truncated file: what decoded is all there is
+        for i in range(0, len(ready), max(self.opts.batch_size, 1)):
+            self._decode(ready[i : i + self.opts.batch_size], sr, words)
+        return {k: clean(v) for k, v in words.items()}
+
+    def _decode(self, batch: list[_Filling], sr: int, words: dict[Key, list[Word]]) -> None:
         o = self.opts
-        windows: list[Window] = []
-        flat: list[tuple[int, int]] = []  # piece index → (channel, region)
-        audio_parts: list[np.ndarray] = []
-        cursor = 0.0
         gap = np.zeros(int(o.gap_s * sr), dtype=np.float32)
-        for ch, (samples, regs) in enumerate(zip(channels, regions)):
-            items = []
-            for r_i, reg in enumerate(regs):
-                for part in split_long(reg, samples, sr, o.chunk_s):
-                    items.append((len(flat), part))
-                    flat.append((ch, r_i))
-            ch_windows = pack(items, o.chunk_s, o.gap_s, cursor)
-            for w in ch_windows:
-                for p in w.pieces:
-                    audio_parts += [samples[int(p.start * sr) : int(p.end * sr)], gap]
-                    cursor = p.packed + (p.end - p.start) + o.gap_s
-            windows += ch_windows
-        result: list[list[list[Word]]] = [[[] for _ in regs] for regs in regions]
-        if not windows:
-            return [[()] * len(regs) for regs in regions]
-        packed = np.concatenate(audio_parts)
+        parts, clips, offsets, cursor = [], [], [], 0.0
+        for f in batch:
+            parts += [f.audio, gap]
+            clips.append({"start": cursor, "end": cursor + len(f.audio) / sr})
+            offsets.append(cursor)
+            cursor += (len(f.audio) + len(gap)) / sr
         segments, _info = self.pipeline.transcribe(
-            packed,
+            np.concatenate(parts),
             language=o.language or None,
             beam_size=o.beam_size,
-            batch_size=o.batch_size,
+            batch_size=len(batch),
             word_timestamps=True,
             initial_prompt=o.initial_prompt or None,
-            clip_timestamps=[{"start": w.start, "end": w.end} for w in windows],
+            clip_timestamps=clips,
         )
         for seg in segments:
             if seg.no_speech_prob > 0.6 and seg.avg_logprob < -1.0:
                 continue  # Whisper's own "this was not speech" test
-            window = min(windows, key=lambda w: max(w.start - seg.start, seg.start - w.end, 0.0))
+            i = max((j for j, off in enumerate(offsets) if off <= seg.start + 0.05), default=0)
+            window, base = batch[i].window, offsets[i]
             for w in seg.words or ():
                 text = normalize(w.word)
-                piece = _place((w.start + w.end) / 2, window)
+                piece = _place((w.start + w.end) / 2 - base, window)
                 if not text or piece is None:
                     continue
-                ch, r_i = flat[piece.index]
-                shift = piece.start - piece.packed
+                shift = piece.start - piece.packed - base
                 s = min(max(w.start + shift, piece.start), piece.end)
                 e = min(max(w.end + shift, s), piece.end)
-                result[ch][r_i].append(Word(text, round(s, 3), round(e, 3), round(w.probability, 3)))
-        return [[clean(words) for words in ch_words] for ch_words in result]
+                words.setdefault(piece.key, []).append(Word(text, round(s, 3), round(e, 3), round(w.probability, 3)))
+
+
+def _place(t: Seconds, window: Window) -> Piece | None:
+    best, dist = None, _SNAP_S
+    for p in window.pieces:
+        d = max(p.packed - t, t - (p.packed + p.end - p.start), 0.0)
+        if d <= dist:
+            best, dist = p, d
+    return best
 
 
 _CLAUSE_END = "，。？！；：,.?!;:"

@@ -39,6 +39,9 @@ class Turn:
     end: Seconds
     text: str = ""  # normalised: Simplified Chinese, full-width punctuation kept
     words: tuple[Word, ...] = ()
+    level_db: float | None = None  # speech loudness, dBFS (RMS over the turn's voiced frames)
+    language: str = ""  # language the ASR heard ("zh", "yue", …); "" when not detected
+    language_prob: float = 0.0
 
     @property
     def duration(self) -> Seconds:

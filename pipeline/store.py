@@ -58,6 +58,9 @@ TURNS = pa.schema([
     ("end_s", pa.float64()),
     ("text", pa.string()),
     ("words", pa.list_(WORD)),
+    ("level_db", pa.float64()),
+    ("language", pa.string()),
+    ("language_prob", pa.float64()),
 ])
 
 FINDINGS = pa.schema([
@@ -101,7 +104,8 @@ def turn_rows(call: Call) -> list[dict[str, Any]]:
         {"call_id": call.id, "source": call.source, "turn_id": t.id, "role": t.role.value,
          "start_s": t.start, "end_s": t.end, "text": t.text,
          "words": [{"text": w.text, "start": w.start, "end": w.end, "probability": w.probability}
-                   for w in t.words]}
+                   for w in t.words],
+         "level_db": t.level_db, "language": t.language, "language_prob": t.language_prob}
         for t in call.turns
     ]
 
@@ -159,7 +163,8 @@ class Store:
             row["duration_s"],
             tuple(
                 Turn(t["turn_id"], Role(t["role"]), t["start_s"], t["end_s"], t["text"],
-                     tuple(Word(w["text"], w["start"], w["end"], w["probability"]) for w in t["words"]))
+                     tuple(Word(w["text"], w["start"], w["end"], w["probability"]) for w in t["words"]),
+                     t.get("level_db"), t.get("language") or "", t.get("language_prob") or 0.0)
                 for t in sorted(turns, key=lambda t: (t["start_s"], t["turn_id"]))
             ),
             row["source"],

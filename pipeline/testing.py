@@ -4,10 +4,16 @@
     A 13.0 14.5 您好我帮您查一下
 
 Role (A agent, C customer), start and end in seconds, then the (normalised) text. Words are laid out
-one per character, evenly over the turn, with probability 1.
+one per character, evenly over the turn, with probability 1. Optional `key=value` tokens before the
+text set the other turn fields: `level=-18` (dBFS), `lang=yue`, `lang_p=0.9`, `p=0.6` (the ASR word
+probability of every word):
+
+    A 20.0 24.0 level=-8 lang=yue 我哋而家幫你查
 """
 
 from __future__ import annotations
+
+import re
 
 from pipeline.model import Call, Role, Turn, Word
 from pipeline.text import keyed, normalize
@@ -30,13 +36,25 @@ def words(text: str, start: float, end: float, probability: float = 1.0) -> tupl
     )
 
 
+_OPTS = re.compile(r"^(level|lang|lang_p|p)=(\S+)\s*")
+
+
 def turns(spec: str) -> tuple[Turn, ...]:
     out = []
     for n, line in enumerate(l for l in spec.strip().splitlines() if l.strip()):
         role, start, end, *rest = line.split(maxsplit=3)
-        text = normalize(rest[0]) if rest else ""
+        rest_text = rest[0] if rest else ""
+        opts = {}
+        while m := _OPTS.match(rest_text):
+            opts[m.group(1)] = m.group(2)
+            rest_text = rest_text[m.end():]
+        text = normalize(rest_text)
         s, e = float(start), float(end)
-        out.append(Turn(n, _ROLES[role.upper()], s, e, text, words(text, s, e)))
+        out.append(Turn(
+            n, _ROLES[role.upper()], s, e, text, words(text, s, e, float(opts.get("p", 1.0))),
+            float(opts["level"]) if "level" in opts else None,
+            opts.get("lang", ""), float(opts.get("lang_p", 1.0 if "lang" in opts else 0.0)),
+        ))
     return tuple(sorted(out, key=lambda t: t.start))
 
 

