@@ -38,9 +38,11 @@ class Piece:
     """One turn (or part of a long one) placed in a window."""
 
     key: Key
-    packed: Seconds  # where it starts inside its window
-    start: Seconds  # where it is in the call
+    packed: Seconds  # where its audio starts inside its window
+    start: Seconds  # the turn (part) in the call: words are kept inside it
     end: Seconds
+    audio_start: Seconds  # the audio sent: the turn plus a little context either side
+    audio_end: Seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +55,12 @@ class Window:
     @property
     def length(self) -> Seconds:
         last = self.pieces[-1]
-        return last.packed + last.end - last.start
+        return last.packed + last.audio_end - last.audio_start
 
     @property
     def ready_at(self) -> Seconds:
         """Call time by which all its audio has been decoded."""
-        return self.pieces[-1].end
+        return self.pieces[-1].audio_end
 
 
 def split_long(region: Region, energy_db: np.ndarray | None, frame_s: Seconds, max_s: Seconds) -> list[Region]:
@@ -79,20 +81,30 @@ def split_long(region: Region, energy_db: np.ndarray | None, frame_s: Seconds, m
 
 
 def plan(regions: list[list[Region]], frames: Frames | None, opts: AsrOptions) -> list[Window]:
-    """Pack every channel's regions into windows, ordered by when their audio is complete."""
+    """Pack every channel's regions into windows, ordered by when their audio is complete.
+
+    Each turn's audio is sent with up to `context_s` of the pause around it (never reaching into a
+    neighbouring turn), so Whisper hears whole first and last syllables; its words are still kept
+    inside the turn.
+    """
     windows: list[Window] = []
     for ch, regs in enumerate(regions):
         energy = frames.energy_db[ch] if frames is not None else None
         frame_s = frames.frame_s if frames is not None else 0.03
         pieces: list[Piece] = []
         cursor = 0.0
-        for r_i, reg in enumerate(regs):
-            for s, e in split_long(reg, energy, frame_s, opts.chunk_s):
-                if pieces and cursor + (e - s) > opts.chunk_s:
+        for r_i, (rs, re_) in enumerate(regs):
+            lo = max(rs - opts.context_s, regs[r_i - 1][1] if r_i else 0.0)
+            hi = min(re_ + opts.context_s, regs[r_i + 1][0] if r_i + 1 < len(regs) else re_ + opts.context_s)
+            parts = split_long((rs, re_), energy, frame_s, opts.chunk_s - 2 * opts.context_s)
+            for j, (s, e) in enumerate(parts):
+                a0 = lo if j == 0 else s
+                a1 = hi if j == len(parts) - 1 else e
+                if pieces and cursor + (a1 - a0) > opts.chunk_s:
                     windows.append(Window(ch, tuple(pieces)))
                     pieces, cursor = [], 0.0
-                pieces.append(Piece((ch, r_i), cursor, s, e))
-                cursor += (e - s) + opts.gap_s
+                pieces.append(Piece((ch, r_i), cursor, s, e, a0, a1))
+                cursor += (a1 - a0) + opts.gap_s
         if pieces:
             windows.append(Window(ch, tuple(pieces)))
     return sorted(windows, key=lambda w: (w.ready_at, w.channel))
@@ -108,7 +120,7 @@ class _Filling:
     def take(self, block: np.ndarray, b0: int, sr: int) -> None:
         b1 = b0 + block.shape[1]
         for p in self.window.pieces:
-            s, e = int(p.start * sr), int(p.end * sr)
+            s, e = int(p.audio_start * sr), int(p.audio_end * sr)
             lo, hi = max(s, b0), min(e, b1)
             if lo < hi:
                 dst = int(p.packed * sr) + (lo - s)
@@ -142,8 +154,8 @@ class Transcriber:
         pos = 0
         for block in blocks:
             end = pos + block.shape[1]
-            filling += [_Filling(w, sr) for w in todo if w.pieces[0].start * sr < end]
-            todo = [w for w in todo if w.pieces[0].start * sr >= end]
+            filling += [_Filling(w, sr) for w in todo if w.pieces[0].audio_start * sr < end]
+            todo = [w for w in todo if w.pieces[0].audio_start * sr >= end]
             for f in filling:
                 f.take(block, pos, sr)
             pos += block.shape[1]
@@ -185,7 +197,7 @@ class Transcriber:
                 piece = _place((w.start + w.end) / 2 - base, window)
                 if not text or piece is None:
                     continue
-                shift = piece.start - piece.packed - base
+                shift = piece.audio_start - piece.packed - base
                 s = min(max(w.start + shift, piece.start), piece.end)
                 e = min(max(w.end + shift, s), piece.end)
                 words.setdefault(piece.key, []).append(Word(text, round(s, 3), round(e, 3), round(w.probability, 3)))
@@ -194,7 +206,7 @@ class Transcriber:
 def _place(t: Seconds, window: Window) -> Piece | None:
     best, dist = None, _SNAP_S
     for p in window.pieces:
-        d = max(p.packed - t, t - (p.packed + p.end - p.start), 0.0)
+        d = max(p.packed - t, t - (p.packed + p.audio_end - p.audio_start), 0.0)
         if d <= dist:
             best, dist = p, d
     return best

@@ -8,18 +8,25 @@ settings change and only re-scores when just the scorecard or lexicons changed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import logging
+import multiprocessing
 import os
+import platform
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__, asr, audio, scorecard, turns
+from pipeline import __version__, asr, audio, metadata, scorecard, turns
 from pipeline.config import RunConfig
 from pipeline.errors import AudioError, CallqaError
 from pipeline.model import Call, Finding, Role, Turn
@@ -76,9 +83,17 @@ class Engine:
             self._transcriber = Transcriber(self.cfg.asr)
         return self._transcriber
 
-    @property
+    @functools.cached_property
     def config_hash(self) -> str:
         return self.cfg.fingerprint()
+
+    def for_workers(self, workers: int) -> Engine:
+        """A copy to ship to worker processes: no model yet, CPU threads shared out between them."""
+        asr_opts = self.cfg.asr
+        if asr_opts.device == "cpu" and asr_opts.cpu_threads == 0:
+            threads = max(1, (os.cpu_count() or 1) // workers)
+            asr_opts = dataclasses.replace(asr_opts, cpu_threads=threads)
+        return Engine(dataclasses.replace(self.cfg, asr=asr_opts), self.card)
 
 
 def transcribe_call(path: Path, call_id: str, rel: str, engine: Engine,
@@ -138,7 +153,7 @@ def score(call: Call, engine: Engine, timings: dict[str, float]) -> tuple[list[F
 
 def base_row(call_id: str, rel: str, engine: Engine) -> dict[str, Any]:
     return {
-        "call_id": call_id, "source": rel, "status": "ok", "error": "", "duration_s": None,
+        "call_id": call_id, "source": rel, **metadata.from_path(rel, engine.cfg.metadata), "status": "ok", "error": "", "duration_s": None,
         "sample_rate": None, "codec": "", "channels": None, "n_turns": 0, "n_findings": 0,
         "points": 0.0, "model": engine.cfg.asr.model, "config_hash": engine.config_hash,
         "scorecard_version": engine.card.version, "callqa_version": __version__,
@@ -162,7 +177,7 @@ def process_file(path: Path, root: Path, engine: Engine, store: Store, call_id: 
         call_id = call_id or content_id(path)
     except OSError as e:
         row = base_row(path_id(rel), rel, engine) | {"status": "error", "error": f"{rel}: 无法读取文件（{e.strerror}）"}
-        store.save_call(row, None, [], engine.card.version)
+        store.save_call(row, None, [], engine.card.version, row["call_date"])
         return row
     row = base_row(call_id, rel, engine)
     try:
@@ -170,14 +185,14 @@ def process_file(path: Path, root: Path, engine: Engine, store: Store, call_id: 
         row |= info
         findings, failures = score(call, engine, timings)
         row = finish_row(row, call, findings, failures) | {"timings": dumps(_rounded(timings))}
-        store.save_call(row, call, findings, engine.card.version)
+        store.save_call(row, call, findings, engine.card.version, row["call_date"])
     except AudioError as e:
         row |= {"status": "error", "error": f"{rel}: {e.reason}", "timings": dumps(_rounded(timings))}
-        store.save_call(row, None, [], engine.card.version)
+        store.save_call(row, None, [], engine.card.version, row["call_date"])
     except (CallqaError, MemoryError, RuntimeError, ValueError, OSError) as e:
         log.error("%s: %s\n%s", rel, e, traceback.format_exc())
         row |= {"status": "error", "error": f"{rel}: 处理失败（{type(e).__name__}: {e}）"}
-        store.save_call(row, None, [], engine.card.version)
+        store.save_call(row, None, [], engine.card.version, row["call_date"])
     return row
 
 
@@ -189,7 +204,7 @@ def rescore_call(row: dict[str, Any], call: Call, engine: Engine, store: Store) 
         "scorecard_version": engine.card.version, "callqa_version": __version__,
         "processed_at": datetime.now(UTC).replace(microsecond=0),
     }
-    store.save_call(new, call, findings, engine.card.version)
+    store.save_call(new, call, findings, engine.card.version, new.get("call_date", "unknown"))
     return new
 
 
@@ -208,24 +223,98 @@ class Summary:
     audio_s: float = 0.0
     wall_s: float = 0.0
     findings: int = 0
+    timings: dict[str, float] = field(default_factory=dict)  # summed seconds per stage
 
     @property
     def speed(self) -> float:
         return self.audio_s / self.wall_s if self.wall_s else 0.0
 
+    def add(self, row: dict[str, Any]) -> None:
+        self.processed += 1
+        if row["status"] == "ok":
+            self.audio_s += row["duration_s"] or 0.0
+            self.findings += row["n_findings"]
+        else:
+            self.failed.append(row)
+        for stage, sec in json.loads(row.get("timings") or "{}").items():
+            self.timings[stage] = round(self.timings.get(stage, 0.0) + sec, 3)
+
 
 Progress = Callable[[int, int, dict[str, Any], str], None]
 
+# One engine per worker process, loaded by the pool's initializer (the model loads on first use).
+_worker: tuple[Engine, Store] | None = None
 
-def run(root: Path, out: Path, engine: Engine, progress: Progress | None = None) -> Summary:
+
+def _init_worker(engine: Engine, out: Path) -> None:
+    global _worker
+    _worker = (engine, Store(out))
+
+
+def _process_in_worker(path: Path, root: Path, call_id: str | None) -> dict[str, Any]:
+    assert _worker is not None
+    engine, store = _worker
+    return process_file(path, root, engine, store, call_id)
+
+
+def process_local(jobs: list[tuple[Path, str | None]], root: Path, out: Path, engine: Engine,
+                  workers: int) -> Iterator[dict[str, Any]]:
+    """Process jobs in this process (workers ≤ 1) or in a pool of processes, one model each."""
+    if workers <= 1 or len(jobs) <= 1:
+        store = Store(out)
+        for path, cid in jobs:
+            yield process_file(path, root, engine, store, cid)
+        return
+    ctx = multiprocessing.get_context("spawn")  # CTranslate2's threads and fork do not mix
+    pending = list(jobs)
+    crashed: dict[Path, int] = {}
+    while pending:
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(engine.for_workers(workers), out)) as pool:
+            futures = {pool.submit(_process_in_worker, p, root, cid): (p, cid) for p, cid in pending}
+            pending = []
+            for fut in as_completed(futures):
+                path, cid = futures[fut]
+                try:
+                    yield fut.result()
+                except BrokenProcessPool:
+                    # A worker died (killed, out of memory, crashed in native code): retry its calls
+                    # once in a fresh pool; a call that kills a worker twice is recorded as failed.
+                    crashed[path] = crashed.get(path, 0) + 1
+                    if crashed[path] < 2:
+                        pending.append((path, cid))
+                    else:
+                        yield _crash_row(path, root, engine, cid, out)
+
+
+def _crash_row(path: Path, root: Path, engine: Engine, cid: str | None, out: Path) -> dict[str, Any]:
+    rel = path.relative_to(root).as_posix()
+    row = base_row(cid or path_id(rel), rel, engine) | {
+        "status": "error", "error": f"{rel}: 处理进程意外退出（两次），可能是内存不足或文件触发了解码器崩溃"}
+    Store(out).save_call(row, None, [], engine.card.version, row["call_date"])
+    return row
+
+
+def run(root: Path, out: Path, engine: Engine, progress: Progress | None = None, workers: int = 1,
+        engine_name: str = "local", ray_address: str | None = None) -> Summary:
     """Process every recording under root into out; resumable and safe to kill at any moment."""
     t_start = time.perf_counter()
+    started = datetime.now(UTC).replace(microsecond=0)
     store = Store(out)
     done = {r["call_id"]: r for r in store.calls()}
     files = list(discover(root, engine.cfg.audio.extensions))
     summary = Summary(files=len(files))
     seen: dict[str, str] = {}
-    for i, path in enumerate(files, 1):
+    jobs: list[tuple[Path, str | None]] = []
+    count = 0
+
+    def tick(row: dict[str, Any], what: str) -> None:
+        nonlocal count
+        count += 1
+        if progress:
+            progress(count, len(files) - summary.duplicates, row, what)
+
+    for path in files:
         rel = path.relative_to(root).as_posix()
         try:
             cid = content_id(path)
@@ -241,28 +330,65 @@ def run(root: Path, out: Path, engine: Engine, progress: Progress | None = None)
         if prev and prev["status"] == "ok" and prev["config_hash"] == engine.config_hash:
             if prev["scorecard_version"] == engine.card.version:
                 summary.skipped += 1
-                if progress:
-                    progress(i, len(files), prev, "skipped")
+                tick(prev, "skipped")
                 continue
             stored = store.load_call(prev)
             if stored is not None:
                 row = rescore_call(prev, stored, engine, store)
                 summary.rescored += 1
                 summary.findings += row["n_findings"]
-                if progress:
-                    progress(i, len(files), row, "rescored")
+                tick(row, "rescored")
                 continue
-        row = process_file(path, root, engine, store, cid)
-        summary.processed += 1
-        if row["status"] == "ok":
-            summary.audio_s += row["duration_s"] or 0.0
-            summary.findings += row["n_findings"]
-        else:
-            summary.failed.append(row)
-        if progress:
-            progress(i, len(files), row, row["status"])
+        jobs.append((path, cid))
+    if engine_name == "ray":
+        from pipeline.ray_engine import process_ray
+
+        rows = process_ray(jobs, root, out, engine, workers, ray_address)
+    else:
+        rows = process_local(jobs, root, out, engine, workers)
+    for row in rows:
+        summary.add(row)
+        tick(row, row["status"])
     summary.wall_s = time.perf_counter() - t_start
+    write_manifest(out, summary, engine, root, started, workers, engine_name)
     return summary
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for pkg in ("callqa", "faster-whisper", "ctranslate2", "av", "webrtcvad-wheels", "jieba", "pyarrow"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "?"
+    return out
+
+
+def write_manifest(out: Path, s: Summary, engine: Engine, root: Path, started: datetime, workers: int,
+                   engine_name: str = "local") -> Path:
+    """OUT/runs/<start>.json: what ran, with what, how long each stage took and what failed."""
+    manifest = {
+        "started": started.isoformat(), "finished": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "input": str(root), "output": str(out), "engine": engine_name, "workers": workers,
+        "versions": _versions(),
+        "run_config": engine.cfg.path, "config_hash": engine.config_hash,
+        "model": str(engine.cfg.asr.model_path()), "device": engine.cfg.asr.device,
+        "compute_type": engine.cfg.asr.compute_type,
+        "scorecard": engine.card.path, "scorecard_version": engine.card.version,
+        "counts": {"files": s.files, "processed": s.processed, "skipped": s.skipped, "rescored": s.rescored,
+                   "duplicates": s.duplicates, "failed": len(s.failed), "findings": s.findings},
+        "audio_s": round(s.audio_s, 1), "wall_s": round(s.wall_s, 1), "speed_x_realtime": round(s.speed, 2),
+        "stage_s": s.timings,
+        "failures": [{"source": r["source"], "error": r["error"]} for r in s.failed],
+    }
+    path = out / "runs" / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 def rescore(out: Path, engine: Engine, progress: Progress | None = None) -> Summary:

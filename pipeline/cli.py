@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import logging
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--device", choices=["cpu", "cuda", "auto"], help="overrides asr.device")
     r.add_argument("--compute-type", help="e.g. int8, float16, int8_float16 (overrides asr.compute_type)")
     r.add_argument("--beam-size", type=int, help="overrides asr.beam_size")
-    r.add_argument("--threads", type=int, help="CPU threads for Whisper (overrides asr.cpu_threads)")
+    r.add_argument("--threads", type=int, help="CPU threads per worker (overrides asr.cpu_threads)")
+    r.add_argument("--workers", "-j", type=int,
+                   help="worker processes, one model each (default: workers in run.yaml; 0 = one per core)")
+    r.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: a pool of processes on this machine; ray: Ray actors (see --ray-address)")
+    r.add_argument("--ray-address", help="an existing Ray cluster (e.g. ray://head:10001); default: start a "
+                                         "local Ray for this run")
     r.set_defaults(func=cmd_run)
 
     rs = sub.add_parser("rescore", help="re-run the rules on stored transcripts (no ASR)",
@@ -125,16 +132,38 @@ def _engine(args: argparse.Namespace):
     return Engine(cfg, scorecard.load(args.scorecard))
 
 
-def _progress(stream=sys.stderr):
-    def show(i: int, n: int, row: dict[str, Any], what: str) -> None:
-        label = {"ok": "完成", "error": "失败", "skipped": "已完成，跳过", "rescored": "重新评分"}[what]
-        detail = ""
-        if what == "error":
-            detail = row["error"]
-        elif row.get("duration_s"):
-            detail = f"{row['duration_s']:.0f} 秒音频，建议扣分 {row['n_findings']} 条"
-        print(f"[{i:>{len(str(n))}}/{n}] {row['source']}  {label}  {detail}", file=stream, flush=True)
-    return show
+class _Progress:
+    """A live bar on a terminal (calls, audio hours, ETA); one plain line per call otherwise."""
+
+    LABELS = {"ok": "完成", "error": "失败", "skipped": "已完成，跳过", "rescored": "重新评分"}
+
+    def __init__(self, stream=sys.stderr):
+        self.stream, self.tty = stream, stream.isatty()
+        self.t0, self.audio_s, self.worked = time.monotonic(), 0.0, 0
+
+    def __call__(self, i: int, n: int, row: dict[str, Any], what: str) -> None:
+        if what in ("ok", "error"):
+            self.worked += 1
+            self.audio_s += row.get("duration_s") or 0.0
+        if what == "error" or not self.tty:
+            detail = row["error"] if what == "error" else (
+                f"{row['duration_s']:.0f} 秒音频，建议扣分 {row['n_findings']} 条" if row.get("duration_s") else "")
+            if self.tty:
+                self.stream.write("\r\033[K")
+            print(f"[{i:>{len(str(n))}}/{n}] {row['source']}  {self.LABELS[what]}  {detail}",
+                  file=self.stream, flush=True)
+        if self.tty:
+            elapsed = time.monotonic() - self.t0
+            eta = ""
+            if self.worked and i < n:
+                left = elapsed / self.worked * (n - i)
+                eta = f" · 预计剩余 {left / 60:.0f} 分钟" if left >= 60 else f" · 预计剩余 {left:.0f} 秒"
+            filled = int(24 * i / max(n, 1))
+            bar = "█" * filled + "░" * (24 - filled)
+            self.stream.write(f"\r\033[K{bar} {i}/{n} 通 · 音频 {self.audio_s / 3600:.2f} 小时{eta}")
+            if i == n:
+                self.stream.write("\n")
+            self.stream.flush()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -146,7 +175,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     engine = _engine(args)
     print(f"callqa {__version__}：处理 {args.dir} → {args.out}（模型 {engine.cfg.asr.model}，"
           f"{engine.cfg.asr.device}/{engine.cfg.asr.compute_type}）", file=sys.stderr)
-    summary = batch.run(args.dir, args.out, engine, _progress())
+    summary = batch.run(args.dir, args.out, engine, _Progress(), workers=args.workers or engine.cfg.worker_count,
+                        engine_name=args.engine, ray_address=args.ray_address)
     print(_summary(summary, args.out))
     return 1 if summary.failed else 0
 
@@ -157,7 +187,7 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     if not (args.out / "calls").is_dir():
         print(f"错误：{args.out} 不是 callqa 的输出文件夹（没有 calls/）", file=sys.stderr)
         return 2
-    summary = batch.rescore(args.out, _engine(args), _progress())
+    summary = batch.rescore(args.out, _engine(args), _Progress())
     print(_summary(summary, args.out))
     return 0
 
@@ -171,7 +201,7 @@ def _summary(s, out: Path) -> str:
     if s.audio_s:
         lines.append(f"  新处理音频 {s.audio_s / 60:.1f} 分钟，用时 {s.wall_s:.1f} 秒（{s.speed:.1f} 倍实时）")
     findings_dir = out / "findings"
-    if any(findings_dir.glob("*.parquet")):
+    if any(findings_dir.rglob("*.parquet")):
         df = pd.read_parquet(findings_dir, columns=["rule_name", "item", "points"])
         by = Counter(df["rule_name"])
         lines.append(f"  建议扣分共 {len(df)} 条，合计 {df['points'].sum():g} 分：")

@@ -65,9 +65,15 @@ def _chars(text: str) -> str:
     return keyed(normalize(text)).key
 
 
-def evaluate(labels_dir: Path, out: Path, tolerance_s: float = 1.0) -> Report:
+def char_errors(ref: list[str], hyp: list[str]) -> tuple[int, int]:
+    """(edit distance, reference length) over the concatenated, normalised texts: CER = a / b."""
     from rapidfuzz.distance import Levenshtein
 
+    r, h = "".join(map(_chars, ref)), "".join(map(_chars, hyp))
+    return Levenshtein.distance(r, h), len(r)
+
+
+def evaluate(labels_dir: Path, out: Path, tolerance_s: float = 1.0) -> Report:
     findings = _read(out / "findings")
     turns = _read(out / "turns")
     calls = _read(out / "calls")
@@ -110,15 +116,14 @@ def evaluate(labels_dir: Path, out: Path, tolerance_s: float = 1.0) -> Report:
                 if h is not None and ov > 0:
                     report.start_errors.append(abs(h.start_s - t["start"]))
                     report.end_errors.append(abs(h.end_s - t["end"]))
-            ref = "".join(_chars(t["text"]) for t in truth_turns)
-            got_text = "".join(_chars(x) for x in mine["text"]) if len(mine) else ""
-            if ref:
-                report.cer[role].append((Levenshtein.distance(ref, got_text), len(ref)))
+            errors = char_errors([t["text"] for t in truth_turns], list(mine["text"]) if len(mine) else [])
+            if errors[1]:
+                report.cer[role].append(errors)
     return report
 
 
 def _read(path: Path) -> pd.DataFrame:
-    return pd.read_parquet(path) if path.exists() and any(path.glob("*.parquet")) else pd.DataFrame()
+    return pd.read_parquet(path) if path.exists() and any(path.rglob("*.parquet")) else pd.DataFrame()
 
 
 def format_report(r: Report) -> str:

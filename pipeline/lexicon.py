@@ -9,14 +9,16 @@ File format (`lexicons/*.txt`, UTF-8), one phrase a line:
 Options after `|` are `key=value`: `severity` (low, medium, high, critical), `except` (longer phrases
 that contain the entry and make it harmless, comma-separated), `at` (any, start, end, alone: where in
 a clause the phrase must stand), `pinyin` (yes/no: also match by toneless pinyin; default yes for
-phrases of two or more characters, since Whisper swaps homophones such as 稍等→收等), and `kind`
-(free label a rule may use, e.g. particle/phrase for fillers). A bad line raises `ConfigError`
-naming the file and line.
+phrases of two or more characters, since Whisper swaps homophones such as 稍等→少等), `fuzzy`
+(yes/no: also match near-homophones, see `similar`; default yes for phrases of three or more
+characters that match by pinyin), and `kind` (free label a rule may use, e.g. particle/phrase
+for fillers). A bad line raises `ConfigError` naming the file and line.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from pipeline.errors import ConfigError
@@ -24,10 +26,12 @@ from pipeline.text import Keyed, is_han, keyed, normalize, pinyin
 
 SEVERITIES = ("low", "medium", "high", "critical")
 POSITIONS = ("any", "start", "end", "alone")
-OPTIONS = ("severity", "except", "at", "pinyin", "kind")
+OPTIONS = ("severity", "except", "at", "pinyin", "kind", "fuzzy")
 
 # How much a hit is worth before the ASR's own word probabilities are taken into account.
-CONFIDENCE = {"exact": 0.95, "pinyin": 0.75}
+# Tiers, best first: the text itself, the same toneless pinyin, near-homophones (`similar`).
+CONFIDENCE = {"exact": 0.95, "pinyin": 0.75, "fuzzy": 0.55}
+TIERS = tuple(CONFIDENCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,7 @@ class Entry:
     pinyin: bool = True
     kind: str = ""
     where: str = ""  # "file:line", for messages
+    fuzzy: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +52,7 @@ class Hit:
     entry: Entry
     start: int  # key indices [start, end)
     end: int
-    via: str  # "exact" | "pinyin"
+    via: str  # "exact" | "pinyin" | "fuzzy"
 
     @property
     def confidence(self) -> float:
@@ -60,12 +65,15 @@ class Lexicon:
     entries: tuple[Entry, ...]
 
     def find(self, text: Keyed | str) -> list[Hit]:
-        """Non-overlapping hits, longest and exact first, in text order."""
+        """Non-overlapping hits, longest and exact first, in text order; fuzzy hits only fill
+        what the exact and pinyin hits leave free."""
         k = text if isinstance(text, Keyed) else keyed(normalize(text))
         if not k.key:
             return []
         candidates = [h for e in self.entries for h in _hits(e, k)]
-        candidates.sort(key=lambda h: (-(h.end - h.start), h.via != "exact", h.start))
+        candidates.sort(
+            key=lambda h: (h.via == "fuzzy", -(h.end - h.start), TIERS.index(h.via), h.start)
+        )
         taken: list[Hit] = []
         for h in candidates:
             if all(h.end <= t.start or h.start >= t.end for t in taken):
@@ -95,7 +103,67 @@ def _hits(e: Entry, k: Keyed) -> list[Hit]:
             for i in _occurrences(pinyin(k.key), pinyin(e.key))
             if i not in exact
         ]
+    if e.fuzzy:
+        seen = {h.start for h in found}
+        found += [Hit(e, i, i + n, "fuzzy") for i in _fuzzy(k.key, e.key) if i not in seen]
     return [h for h in found if _placed(h, k) and not _excepted(h, k)]
+
+
+# Near-homophones Whisper (and southern Mandarin) produce: flat/retroflex (z/zh, c/ch, s/sh),
+# n/l, f/h; front/back nasals (en/eng, in/ing, an/ang); ao/ou (稍 shao ↔ 收 shou), o/uo.
+_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q",
+             "x", "r", "z", "c", "s", "y", "w")
+_INITIAL_CLASS = {"zh": "z", "ch": "c", "sh": "s", "l": "n", "h": "f"}
+_FINAL_CLASS = {"ou": "ao", "uo": "o", "iou": "iu"}
+
+
+@lru_cache(maxsize=4096)
+def _sound(syllable: str) -> str:
+    """A syllable's near-homophone class: similar syllables share it (shao, shou, sao → s|ao)."""
+    if not syllable.isascii() or not syllable.isalpha():
+        return syllable
+    ini = next((i for i in _INITIALS if syllable.startswith(i) and len(syllable) > len(i)), "")
+    final = syllable[len(ini):]
+    final = final[:-1] if final.endswith("ng") and final != "ong" else final
+    return f"{_INITIAL_CLASS.get(ini, ini)}|{_FINAL_CLASS.get(final, final)}"
+
+
+def similar(a: str, b: str) -> bool:
+    """Whether two toneless pinyin syllables are near-homophones (see `_sound`)."""
+    return _sound(a) == _sound(b)
+
+
+@lru_cache(maxsize=4096)
+def _sounds(key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    syllables = pinyin(key)
+    return syllables, tuple(_sound(s) for s in syllables)
+
+
+def _fuzzy(text_key: str, entry_key: str) -> list[int]:
+    """Starts where the phrase's inner syllables are near-homophones of the text's, except (in
+    phrases of four or more syllables) one that may be anything; at most max(1, n // 3) may
+    differ at all. The first and last syllables must be the same: a loose end would let a
+    neighbouring word pass for the phrase (可以帮 for 可以办, 这个我不知 for 这个我不管)."""
+    text, text_sounds = _sounds(text_key)
+    want, want_sounds = _sounds(entry_key)
+    n = len(want)
+    if n < 3:
+        return []
+    bad_ok, diff_ok = (1 if n >= 4 else 0), max(1, n // 3)
+    out = []
+    for i in range(len(text) - n + 1):
+        if text[i] != want[0] or text[i + n - 1] != want[-1]:
+            continue
+        bad = diff = 0
+        for a, b, sa, sb in zip(text[i : i + n], want, text_sounds[i : i + n], want_sounds):
+            if a != b:
+                diff += 1
+                bad += sa != sb
+                if diff > diff_ok or bad > bad_ok:
+                    break
+        else:
+            out.append(i)  # with no difference at all it is the exact or pinyin tier's hit
+    return out
 
 
 def _placed(h: Hit, k: Keyed) -> bool:
@@ -146,11 +214,16 @@ def parse_line(raw: str, where: str) -> Entry | None:
     use_pinyin = opts.get("pinyin", "yes" if sum(map(is_han, key)) >= 2 else "no")
     if use_pinyin not in ("yes", "no"):
         raise ValueError(f"pinyin={use_pinyin!r} must be yes or no")
+    three = sum(map(is_han, key)) >= 3 and use_pinyin == "yes"
+    use_fuzzy = opts.get("fuzzy", "yes" if three else "no")
+    if use_fuzzy not in ("yes", "no"):
+        raise ValueError(f"fuzzy={use_fuzzy!r} must be yes or no")
     exceptions = tuple(keyed(normalize(x)).key for x in opts.get("except", "").split(",") if x.strip())
     for ex in exceptions:
         if key not in ex:
             raise ValueError(f"exception {ex!r} does not contain the phrase {key!r}")
-    return Entry(phrase, key, severity, exceptions, at, use_pinyin == "yes", opts.get("kind", ""), where)
+    return Entry(phrase, key, severity, exceptions, at, use_pinyin == "yes", opts.get("kind", ""),
+                 where, use_fuzzy == "yes")
 
 
 def parse(text: str, name: str, path: str = "<inline>") -> Lexicon:

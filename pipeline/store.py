@@ -31,6 +31,10 @@ WORD = pa.struct([("text", pa.string()), ("start", pa.float64()), ("end", pa.flo
 CALLS = pa.schema([
     ("call_id", pa.string()),
     ("source", pa.string()),
+    ("agent_id", pa.string()),  # from the file name (configs/run.yaml → metadata.pattern)
+    ("call_time", pa.timestamp("s")),  # local time, as the recorder wrote it
+    ("direction", pa.string()),  # inbound | outbound
+    ("caller", pa.string()),  # masked by default
     ("status", pa.string()),  # ok | error
     ("error", pa.string()),  # why, naming the file; empty when ok
     ("duration_s", pa.float64()),
@@ -115,36 +119,60 @@ def finding_rows(findings: Iterable[Finding], scorecard_version: str) -> list[di
 
 
 class Store:
+    """The output folder. Parts live under `<table>/call_date=<YYYY-MM-DD|unknown>/<call_id>.parquet`
+    (Hive partitioning: readers get a `call_date` column and can prune by date)."""
+
     def __init__(self, out: str | Path):
         self.out = Path(out)
         for name in TABLES:
             (self.out / name).mkdir(parents=True, exist_ok=True)
-        for stale in self.out.glob("*/.*.tmp"):  # left by a killed run
+        for stale in self.out.glob("*/*/.*.tmp"):  # left by a killed run
             stale.unlink(missing_ok=True)
+        self.dates: dict[str, str] = {}
+        # A call saved under a new date is removed from its old one after its new `calls` row is in
+        # place; a kill in between leaves two: keep the newer.
+        for part in sorted((self.out / "calls").glob("call_date=*/*.parquet"), key=lambda p: p.stat().st_mtime):
+            cid, date = part.stem, part.parent.name.split("=", 1)[1]
+            if cid in self.dates:
+                self._remove(cid, self.dates[cid])
+            self.dates[cid] = date
 
-    def part(self, table: str, call_id: str) -> Path:
-        return self.out / table / f"{call_id}.parquet"
+    def part(self, table: str, call_id: str, call_date: str | None = None) -> Path:
+        date = call_date or self.dates.get(call_id, "unknown")
+        return self.out / table / f"call_date={date}" / f"{call_id}.parquet"
 
-    def write(self, table: str, call_id: str, rows: list[dict[str, Any]]) -> None:
-        write_atomic(pa.Table.from_pylist(rows, schema=TABLES[table]), self.part(table, call_id))
+    def _remove(self, call_id: str, call_date: str) -> None:
+        for table in TABLES:
+            self.part(table, call_id, call_date).unlink(missing_ok=True)
+
+    def write(self, table: str, call_id: str, rows: list[dict[str, Any]], call_date: str) -> None:
+        write_atomic(pa.Table.from_pylist(rows, schema=TABLES[table]), self.part(table, call_id, call_date))
 
     def save_call(self, row: dict[str, Any], call: Call | None, findings: list[Finding],
-                  scorecard_version: str) -> None:
+                  scorecard_version: str, call_date: str = "unknown") -> None:
         """Write one call: turns and findings first, the `calls` row last (the commit mark)."""
         cid = row["call_id"]
         if call is not None:
-            self.write("turns", cid, turn_rows(call))
-            self.write("findings", cid, finding_rows(findings, scorecard_version))
+            self.write("turns", cid, turn_rows(call), call_date)
+            self.write("findings", cid, finding_rows(findings, scorecard_version), call_date)
         else:  # an error row: clear anything a previous attempt left for this id
             for table in ("turns", "findings"):
-                self.part(table, cid).unlink(missing_ok=True)
-        self.write("calls", cid, [row])
+                self.part(table, cid, call_date).unlink(missing_ok=True)
+        self.write("calls", cid, [{k: v for k, v in row.items() if k != "call_date"}], call_date)
+        old = self.dates.get(cid)
+        if old is not None and old != call_date:
+            self._remove(cid, old)
+        self.dates[cid] = call_date
 
     def calls(self) -> list[dict[str, Any]]:
-        parts = sorted((self.out / "calls").glob("*.parquet"))
-        if not parts:
+        """Every `calls` row, with its `call_date` partition (one multi-threaded scan)."""
+        import pyarrow.dataset as ds
+
+        if not self.dates:
             return []
-        return pq.ParquetDataset(parts).read().to_pylist()
+        table = ds.dataset(self.out / "calls", format="parquet", partitioning="hive").to_table()
+        rows = [r | {"call_date": str(r["call_date"])} for r in table.to_pylist()]
+        return [r for r in rows if self.dates.get(r["call_id"]) == r["call_date"]]
 
     def load_calls(self) -> Iterator[tuple[dict[str, Any], Call]]:
         """Stored calls rebuilt from their turns, for re-scoring without audio or ASR."""
@@ -154,7 +182,7 @@ class Store:
                 yield row, call
 
     def load_call(self, row: dict[str, Any]) -> Call | None:
-        part = self.part("turns", row["call_id"])
+        part = self.part("turns", row["call_id"], row.get("call_date"))
         if row["status"] != "ok" or not part.exists():
             return None
         turns = pq.read_table(part).to_pylist()

@@ -35,9 +35,9 @@ def test_tables_read_with_pandas_and_turns_round_trip(tmp_path):
 def test_no_temporary_files_are_left_and_stale_ones_are_cleaned(tmp_path):
     store = Store(tmp_path)
     store.save_call(row("abc"), call("A 1 2 您好", id="abc"), [], "v1")
-    (tmp_path / "calls" / ".abc.123.tmp").write_bytes(b"half a file")
+    (tmp_path / "calls" / "call_date=unknown" / ".abc.123.tmp").write_bytes(b"half a file")
     Store(tmp_path)
-    assert not list(tmp_path.glob("*/.*"))
+    assert not list(tmp_path.glob("*/*/.*"))
     assert len(pd.read_parquet(tmp_path / "calls")) == 1
 
 
@@ -56,3 +56,22 @@ def test_finding_rows_carry_every_column():
                 "message", "quote", "confidence", "status", "id", "scorecard_version"):
         assert col in r
     assert r["status"] == "suggested"
+
+
+def test_calls_are_partitioned_by_date_and_move_when_their_date_changes(tmp_path):
+    store = Store(tmp_path)
+    c = call("A 1 2 您好", id="abc")
+    store.save_call(row("abc", duration_s=c.duration), c, [finding("abc")], "v1", "unknown")
+    store.save_call(row("abc", duration_s=c.duration), c, [finding("abc")], "v1", "2026-11-21")
+    calls = pd.read_parquet(tmp_path / "calls")
+    assert list(calls["call_date"].astype(str)) == ["2026-11-21"]
+    assert len(pd.read_parquet(tmp_path / "findings")) == 1
+    assert sorted(p.parent.name for p in tmp_path.glob("*/*/abc.parquet")) == ["call_date=2026-11-21"] * 3
+    # a kill between writing the new calls row and removing the old one leaves two: the newer wins
+    old = tmp_path / "calls" / "call_date=2026-11-20" / "abc.parquet"
+    old.parent.mkdir()
+    old.write_bytes((tmp_path / "calls" / "call_date=2026-11-21" / "abc.parquet").read_bytes())
+    import os
+    os.utime(old, (1, 1))
+    assert [r["call_date"] for r in Store(tmp_path).calls()] == ["2026-11-21"]
+    assert not old.exists()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from pipeline.lexicon import Hit, Lexicon
-from pipeline.model import Evidence, Role, Seconds, Turn
+from pipeline.model import Call, Evidence, Role, Seconds, Turn
 from pipeline.text import Keyed, keyed
 
 
@@ -122,3 +122,56 @@ def standalone(k: Keyed, start: int, end: int) -> bool:
     a, b = k.source_span(start, end)
     bounds = word_bounds(k.text)
     return a in bounds and b in bounds
+
+
+_QUESTION_WORDS = ("什么", "怎么", "为什么", "哪", "谁", "多少", "几", "是不是", "能不能", "可不可以",
+                   "会不会", "要不要", "有没有")
+
+
+def is_question(text: str) -> bool:
+    """Whether a turn ends asking something: a final ？, 吗 or 么, or a final 呢 with a question
+    word (什么时候上门呢, but not 还没有呢). A final ，is no sign: Whisper ends segments with one."""
+    t = text.rstrip(" 。.！!，,")
+    if not t:
+        return False
+    if t[-1] in "？?吗么":
+        return True
+    return t[-1] == "呢" and any(w in t for w in _QUESTION_WORDS)
+
+
+def only(lexicon: Lexicon, turn: Turn) -> bool:
+    """Whether the turn's text is nothing but `lexicon` phrases (嗯嗯，好的 in `backchannels`)."""
+    k = key_of(turn.text)
+    return bool(k.key) and sum(h.end - h.start for h in lexicon.find(k)) == len(k.key)
+
+
+def holds(
+    call: Call, hold_lexicon: Lexicon, min_hold_s: Seconds
+) -> list[tuple[Seconds, Seconds, Turn]]:
+    """Announced holds: (start, end, the agent turn that announced it).
+
+    A hold starts with a mutual silence longer than `min_hold_s` whose last agent turn before it
+    has a `hold_lexicon` hit (麻烦您稍等), whatever the customer said in between (好的) — the
+    silences T002 silence_gap leaves alone. It runs from the end of the speech before that
+    silence until the agent speaks again (the return), or to the end of the recording: the
+    customer is waiting for the agent, so their own words meanwhile (喂？还在吗) don't end it.
+    An agent turn inside splits it: if that turn says 稍等 again, a new hold starts.
+    """
+    out: list[tuple[Seconds, Seconds, Turn]] = []
+    pending: Turn | None = None  # the agent's latest turn, when it announced a hold
+    start: Seconds | None = None  # the open hold's start
+    spoken = 0.0  # end of all speech so far
+    for t in call.turns:
+        if start is None and pending is not None and t.start - spoken > min_hold_s:
+            start = spoken
+        if t.role is Role.AGENT:
+            if start is not None and pending is not None:
+                out.append((start, t.start, pending))
+                start = None
+            pending = t if find(hold_lexicon, t) else None
+        spoken = max(spoken, t.end)
+    if start is None and pending is not None and call.duration - spoken > min_hold_s:
+        start = spoken
+    if start is not None and pending is not None:
+        out.append((start, call.duration, pending))
+    return out

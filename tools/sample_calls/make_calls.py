@@ -17,9 +17,10 @@ on a timeline (gap = seconds after the previous utterance's end; negative = over
 echo of the other party is added to each channel, seeded background noise ~30 dB below speech,
 300-3400 Hz band-pass and G.711 mu-law companding; then encoded.
 
-Everything is deterministic: noise/level jitter come from a seed derived from the call name
-(or `seed:` in the script); synthesised utterances are cached (content-addressed) in
-$CALLQA_TTS_CACHE or ~/.cache/callqa-sample-calls.
+Everything is deterministic (byte-identical output on re-run): noise/level jitter come from a
+seed derived from the call name (or `seed:` in the script); the FastSpeech2 graph's stray
+dropout is disabled and Praat's random generator is seeded.  Synthesised utterances are
+cached (content-addressed) in $CALLQA_TTS_CACHE or ~/.cache/callqa-sample-calls.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPTS_DIR = REPO / "data" / "sample_calls" / "scripts"
 OUT_DIR = REPO / "data" / "sample_calls"
 CACHE_DIR = Path(os.environ.get("CALLQA_TTS_CACHE", Path.home() / ".cache" / "callqa-sample-calls"))
-CACHE_VERSION = "v2-nodropout"
+CACHE_VERSION = "v3"
 
 TTS_SR = 24000
 SR = 8000
@@ -183,14 +184,22 @@ def deterministic_fastspeech2(path: Path) -> bytes:
 def change_gender(y: np.ndarray, sr: int, formant: float, pitch: float) -> np.ndarray:
     import parselmouth
     from parselmouth.praat import call
+    praat_seed()
     snd = parselmouth.Sound(y.astype(np.float64), sampling_frequency=sr)
     out = call(snd, "Change gender", 75, 600, formant, pitch, 1.0, 1.0)
     return np.asarray(out.values[0], dtype=np.float32)
 
 
+def praat_seed(seed: int = 20240601):
+    """Praat's PSOLA resynthesis draws random numbers: seed it so output is reproducible."""
+    from parselmouth.praat import run
+    run(f"random_initializeWithSeedUnsafelyButPredictably ({seed})\n")
+
+
 def lengthen(y: np.ndarray, sr: int, factor: float) -> np.ndarray:
     import parselmouth
     from parselmouth.praat import call
+    praat_seed()
     snd = parselmouth.Sound(y.astype(np.float64), sampling_frequency=sr)
     out = call(snd, "Lengthen (overlap-add)", 75, 600, factor)
     return np.asarray(out.values[0], dtype=np.float32)
