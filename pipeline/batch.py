@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__, asr, audio, metadata, scorecard, turns
+from pipeline import __version__, asr, audio, metadata, pii, scorecard, turns
 from pipeline.config import RunConfig
 from pipeline.errors import AudioError, CallqaError
 from pipeline.model import Call, Finding, Role, Turn
@@ -182,6 +182,8 @@ def process_file(path: Path, root: Path, engine: Engine, store: Store, call_id: 
     row = base_row(call_id, rel, engine)
     try:
         call, info = transcribe_call(path, call_id, rel, engine, timings)
+        if engine.cfg.mask_pii:  # before the rules, so a rescore of the stored turns sees the same text
+            call = pii.mask_call(call)
         row |= info
         findings, failures = score(call, engine, timings)
         row = finish_row(row, call, findings, failures) | {"timings": dumps(_rounded(timings))}

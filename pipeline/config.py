@@ -125,9 +125,12 @@ class MetadataOptions:
 @dataclass(frozen=True)
 class RunConfig:
     """workers: processes, each with its own model (0 = one per CPU core, at most 8). On 2 cores
-    two single-threaded workers beat one two-threaded process by 1.2–1.6× (PERF.md)."""
+    two single-threaded workers beat one two-threaded process by 1.2–1.6× (PERF.md).
+    mask_pii: mask personal numbers in stored transcripts and finding quotes (pipeline/pii.py);
+    the rules run on the masked text, so a rescore of stored turns gives the same findings."""
 
     workers: int = 0
+    mask_pii: bool = True  # store phone/ID/bank-card numbers masked (138****5678): turns, quotes
     channels: dict[int, str] = field(default_factory=lambda: {0: "agent", 1: "customer"})
     audio: AudioOptions = AudioOptions()
     vad: VadOptions = VadOptions()

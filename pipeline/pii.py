@@ -131,3 +131,21 @@ def mask(text: str) -> str:
         for i in idx[head : len(idx) - tail]:
             chars[i] = "*"
     return "".join(chars)
+
+
+def mask_call(call):  # -> Call (typed loosely: pii stays importable without the data model)
+    """The call with every turn's personal numbers masked, words re-cut to the same lengths."""
+    from dataclasses import replace
+
+    turns = []
+    for t in call.turns:
+        masked = mask(t.text)
+        if masked == t.text:
+            turns.append(t)
+            continue
+        words, pos = [], 0
+        for w in t.words:
+            words.append(replace(w, text=masked[pos : pos + len(w.text)]))
+            pos += len(w.text)
+        turns.append(replace(t, text=masked, words=tuple(words) if pos == len(masked) else t.words))
+    return replace(call, turns=tuple(turns))

@@ -97,3 +97,14 @@ def test_two_numbers_in_one_text():
 def test_numbers_read_back_to_back_are_split(text, masked):
     assert kinds(text) == [("mobile", 11), ("mobile", 11)]
     assert pii.mask(text) == masked
+
+
+def test_mask_call_masks_turns_and_keeps_words_aligned():
+    from pipeline.pii import mask_call
+    from pipeline.testing import call
+
+    c = mask_call(call("A 1 5 您的手机号是13812345678对吗\nC 5 6 对"))
+    agent = c.turns[0]
+    assert agent.text == "您的手机号是138****5678对吗"
+    assert "".join(w.text for w in agent.words) == agent.text
+    assert c.turns[1].text == "对"

@@ -1,0 +1,79 @@
+"""Run config, metadata from file names, and ASR window planning (pure functions, no model)."""
+
+import pytest
+
+from pipeline import config
+from pipeline.asr import plan, split_long
+from pipeline.config import AsrOptions, MetadataOptions
+from pipeline.errors import ConfigError
+from pipeline.metadata import from_path, mask_number
+
+
+def test_shipped_run_config_loads():
+    cfg = config.load()
+    assert cfg.roles[0].value == "agent" and cfg.roles[1].value == "customer"
+
+
+@pytest.mark.parametrize("yaml_text, message", [
+    ("vad: {aggressivenes: 2}", "unknown key aggressivenes"),
+    ("vad: {aggressiveness: two}", "expected a whole number"),
+    ("channels: {0: agent, 1: agent}", "one channel to each of agent, customer"),
+    ("metadata: {pattern: '(?P<when>x)'}", "unknown group when"),
+    ("metadata: {pattern: '(unclosed'}", "not a valid regular expression"),
+    ("asr: [1, 2]", "expected a mapping"),
+    ("vad: {frame_ms: 30\n", "not valid YAML"),
+])
+def test_bad_run_config_names_the_file_and_key(tmp_path, yaml_text, message):
+    p = tmp_path / "run.yaml"
+    p.write_text(yaml_text, encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        config.load(p)
+    assert str(p) in str(e.value) and message in str(e.value)
+
+
+def test_speed_only_settings_do_not_change_the_fingerprint():
+    import dataclasses
+
+    cfg = config.load()
+    faster = dataclasses.replace(cfg, asr=dataclasses.replace(cfg.asr, cpu_threads=1, batch_size=8))
+    assert faster.fingerprint() == cfg.fingerprint()
+    other = dataclasses.replace(cfg, vad=dataclasses.replace(cfg.vad, aggressiveness=3))
+    assert other.fingerprint() != cfg.fingerprint()
+
+
+def test_metadata_from_recorder_paths():
+    m = from_path("2026/11/21/agent1023/20261121_143000_in_13800138000.wav", MetadataOptions())
+    assert m["agent_id"] == "1023" and m["direction"] == "inbound" and m["caller"] == "138****8000"
+    assert m["call_time"].isoformat() == "2026-11-21T14:30:00" and m["call_date"] == "2026-11-21"
+    assert from_path("c01.mp3", MetadataOptions())["call_date"] == "unknown"
+    raw = from_path("20261121_143000_out_13800138000.wav", MetadataOptions(mask_caller=False))
+    assert raw["caller"] == "13800138000" and raw["direction"] == "outbound"
+    assert mask_number("10086") == "***86"
+
+
+def test_plan_packs_every_turn_once_within_the_window_length():
+    regions = [[(0.5, 3.0), (3.6, 10.0), (11.0, 50.0)], [(3.1, 3.5), (60.0, 61.0)]]
+    opts = AsrOptions()
+    windows = plan(regions, None, opts)
+    assert all(w.length <= opts.chunk_s + 1e-6 for w in windows)
+    covered = {}
+    for w in windows:
+        assert len({p.key[0] for p in w.pieces}) == 1  # one party per window
+        for p in w.pieces:
+            covered.setdefault(p.key, []).append((p.start, p.end))
+            assert p.audio_start <= p.start and p.audio_end >= p.end
+            ch, r = p.key
+            if r > 0:
+                assert p.audio_start >= regions[ch][r - 1][1]  # context never reaches the neighbour
+    assert set(covered) == {(c, r) for c, regs in enumerate(regions) for r in range(len(regs))}
+    long = sorted(covered[(0, 2)])
+    assert long[0][0] == 11.0 and long[-1][1] == 50.0 and len(long) == 2
+
+
+def test_split_long_cuts_at_the_quietest_frame():
+    import numpy as np
+
+    energy = np.zeros(2000)
+    energy[700] = -80  # 21.0 s at 30 ms frames
+    parts = split_long((0.0, 40.0), energy, 0.03, 28.0)
+    assert len(parts) == 2 and abs(parts[0][1] - 21.0) < 0.05
