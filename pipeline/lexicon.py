@@ -179,8 +179,12 @@ def _placed(h: Hit, k: Keyed) -> bool:
 
 
 def _excepted(h: Hit, k: Keyed) -> bool:
+    """An exception covers the hit. A hit found by sound is excused by sound too: the homophone
+    error that turned 不知道您 into 不致倒您 must not turn a polite hedge into a 忌语."""
+    by_sound = h.via != "exact"
+    hay = pinyin(k.key) if by_sound else k.key
     for ex in h.entry.exceptions:
-        for i in _occurrences(k.key, ex):
+        for i in _occurrences(hay, pinyin(ex) if by_sound else ex):
             if i <= h.start and i + len(ex) >= h.end:
                 return True
     return False
