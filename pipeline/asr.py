@@ -22,9 +22,11 @@ from pipeline.model import Seconds, Word
 from pipeline.text import normalize
 from pipeline.turns import Frames, Region
 
-# Known Whisper inventions on silence/music in Chinese (DOMAIN.md §4.3): never real call speech.
+# Known Whisper inventions on silence/music in Chinese (DOMAIN.md §4.3), and the initial prompt
+# echoed back on a short unclear turn ("以下是普通话的句子。" for a bare 喂): never call speech.
 HALLUCINATIONS = re.compile(
-    r"字幕|订阅|點贊|点赞|打赏|转发|amara|明镜|点点栏目|谢谢观看|感谢观看|感谢收看|谢谢收看|下期再见|请不吝",
+    r"字幕|订阅|點贊|点赞|打赏|转发|amara|明镜|点点栏目|谢谢观看|感谢观看|感谢收看|谢谢收看|下期再见|请不吝"
+    r"|普通话的句子|普通話的句子",
     re.I,
 )
 _SNAP_S = 0.2  # a word this close to a packed turn is that turn's (Whisper's word times wobble)
