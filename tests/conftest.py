@@ -35,7 +35,7 @@ def write_audio(path: Path, channels: np.ndarray, sr: int, codec: str | None = N
 
     codec = codec or {".wav": "pcm_s16le", ".mp3": "libmp3lame", ".flac": "flac"}[path.suffix]
     n = channels.shape[0]
-    layout = {1: "mono", 2: "stereo"}.get(n, f"{n}c")
+    layout = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}[n]
     pcm = np.ascontiguousarray((np.clip(channels.T, -1, 1) * 32767).astype(np.int16)).reshape(1, -1)
     with av.open(str(path), "w") as c:
         stream = c.add_stream(codec, rate=sr, layout=layout)

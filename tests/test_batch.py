@@ -31,6 +31,7 @@ def bad_corpus(d):
     (d / "notes.wav").write_text("这不是录音\n" * 20, encoding="utf-8")
     (d / "random.mp3").write_bytes(bytes(np.random.default_rng(1).integers(0, 256, 8192, dtype=np.uint8)))
     write_audio(d / "mono.wav", signal(4, [(1, 2)], 8000)[None, :], 8000)
+    write_audio(d / "eight_channels.wav", np.stack([signal(3, [(1, 2)], 8000)] * 8), 8000)
     write_audio(d / "short.wav", np.stack([signal(1, [(0.2, 0.8)], 8000)] * 2), 8000)
     nested = d / "2026" / "11" / "客服 一组"
     nested.mkdir(parents=True)
@@ -38,6 +39,7 @@ def bad_corpus(d):
     head = write_audio(d / "header_only.wav", np.zeros((2, 800), np.float32), 8000)
     head.write_bytes(head.read_bytes()[:44])
     os.symlink(d, d / "2026" / "loop")  # a symlink loop must not hang the walk
+    os.symlink(d / "gone.wav", d / "dangling.wav")  # a link to nothing: unreadable
     (d / "labels.yaml").write_text("not audio, ignored\n")
     return d
 
@@ -48,6 +50,8 @@ EXPECTED = {
     "random.mp3": "",
     "mono.wav": "单声道",
     "short.wav": "录音过短",
+    "eight_channels.wav": "有 8 个声道",
+    "dangling.wav": "无法读取文件",
     "2026/11/客服 一组/静音 通话.wav": "没有检测到语音",
     "header_only.wav": "header_only.wav",
 }
