@@ -228,18 +228,26 @@ def build(cls: type, raw: Any, where: str, special: Hook | None = None) -> Any:
     return cls(**values)
 
 
-def load(path: str | Path | None = None) -> RunConfig:
-    path = Path(path) if path else ROOT / "configs" / "run.yaml"
+def read_yaml(path: Path, what: str) -> tuple[str, Any]:
+    """(text, parsed) of a YAML file; a missing or malformed file is a ConfigError with its line."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_text(encoding="utf-8")
+        return text, yaml.safe_load(text)
     except FileNotFoundError:
-        raise ConfigError(path, "run config not found") from None
+        raise ConfigError(path, f"{what} not found") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(path, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise ConfigError(path, f"not valid YAML: {getattr(e, 'problem', e)}",
                           mark.line + 1 if mark else None) from None
+
+
+def load(path: str | Path | None = None) -> RunConfig:
+    path = Path(path) if path else ROOT / "configs" / "run.yaml"
+    raw = read_yaml(path, "run config")[1] or {}
     try:
-        cfg = build(RunConfig, {k: v for k, v in raw.items()}, "run")
+        cfg = build(RunConfig, raw, "run")
         try:
             groups = set(re.compile(cfg.metadata.pattern).groupindex)
         except re.error as e:

@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.config import read_yaml
 from pipeline.errors import ConfigError
 from pipeline.model import Call, Finding, finding_id
 from pipeline.rules import Rule, build_params, get
@@ -59,21 +60,9 @@ class RuleFailure:
     error: str
 
 
-def _yaml_line(node: Any) -> int | None:
-    return getattr(node, "line", None)
-
-
 def load(path: str | Path) -> Scorecard:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        doc = yaml.safe_load(text)
-    except FileNotFoundError:
-        raise ConfigError(path, "scorecard file not found") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise ConfigError(path, f"not valid YAML: {getattr(e, 'problem', e)}",
-                          mark.line + 1 if mark else None) from None
+    text, doc = read_yaml(path, "scorecard file")
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
         raise ConfigError(path, "expected a mapping with an 'items' list")
     lexicon_dir = (path.parent / str(doc.get("lexicons", "../lexicons"))).resolve()

@@ -68,7 +68,11 @@ DEFAULTS = {
     "snr_db": 30.0,              # background noise below speech RMS
     "echo_db": -35.0,            # crosstalk of the other party
     "echo_delay": 0.035,         # s
+    "agent_gain_db": 0.0,        # whole-channel gain after the telephone channel (quiet/loud line)
+    "customer_gain_db": 0.0,
 }
+GAIN_RAMP = 0.02     # s, fade of a per-utterance gain_db in and out
+MAX_PEAK = 0.99      # a gain that pushes a channel above this is an error (no clipping)
 COMMA_PAUSE = 0.14   # s at speed 1.0, scaled by the speed ratio
 STOP_PAUSE = 0.26
 TRIM_DB = 40.0       # trim frames quieter than peak - 40 dB
@@ -295,10 +299,32 @@ def build_call(script: dict, synth: Synth):
         mix *= 0.97 / peak
     mix = mulaw(mix)
 
+    # gains after the telephone channel: per utterance (`gain_db`: the agent suddenly louder) and
+    # per channel (`agent_gain_db`: a quiet line); the noise under the utterance moves with it
+    env = np.ones_like(mix)
+    ramp = max(1, int(GAIN_RAMP * SR))
+    for t, s, y, _ in placed:
+        gdb = float(t.get("gain_db", 0.0))
+        if gdb:
+            ch = 0 if t["role"] == "agent" else 1
+            g = np.full(len(y), 10 ** (gdb / 20), np.float32)
+            fade = np.linspace(0.0, 1.0, ramp, dtype=np.float32)
+            g[:ramp] = 1 + (g[:ramp] - 1) * fade
+            g[-ramp:] = 1 + (g[-ramp:] - 1) * fade[::-1]
+            env[ch, s: s + len(y)] *= g
+    for ch, role in enumerate(ROLES):
+        env[ch] *= 10 ** (float(cfg[f"{role}_gain_db"]) / 20)
+    if not np.all(env == 1.0):
+        mix = mix * env
+        peak = float(np.abs(mix).max())
+        if peak > MAX_PEAK:
+            raise ValueError(f"{name}: gain_db would clip (peak {peak:.2f}); lower the level or the gain")
+
     turns = []
     for t, s, y, speed in placed:
         turns.append({"role": t["role"], "start": round(s / SR, 2), "end": round((s + len(y)) / SR, 2),
-                      "text": t["text"], "_expect": t.get("expect", []) or [], "_speed": speed})
+                      "text": t["text"], "_expect": t.get("expect", []) or [], "_speed": speed,
+                      "_gain_db": float(t.get("gain_db", 0.0))})
     return mix, turns, total / SR, cfg
 
 
@@ -324,7 +350,13 @@ def expects(entries):
             yield e.pop("rule"), e
 
 
-def make_findings(script, turns):
+def speech_end_before(turns, i):
+    """End of all speech placed before turn i (overlaps included): where a silence starts."""
+    return max(u["end"] for u in turns[:i])
+
+
+def make_findings(script, turns, duration):
+    name = script["name"]
     agents = [i for i, t in enumerate(turns) if t["role"] == "agent"]
     first_a, last_a = turns[agents[0]], turns[agents[-1]]
     findings = []
@@ -338,6 +370,17 @@ def make_findings(script, turns):
             mins = sum(t["end"] - t["start"] for t in turns if t["role"] == "agent") / 60
             note = note or ("fillers " + ", ".join(f"{k}x{v}" for k, v in counts.items())
                             + f" in {mins:.2f} min of agent speech")
+        elif rule == "loudness":  # (b) the agent's whole side too quiet
+            note = note or "agent channel too quiet (agent_gain_db %+.0f dB)" % float(script.get("agent_gain_db", 0))
+        elif rule == "politeness":  # (b) no polite word at all / (c) 你 throughout
+            kind = opts.get("kind")
+            if kind not in ("no_polite_words", "ni"):
+                raise ValueError(f"{name}: call-level politeness needs kind: no_polite_words|ni")
+            text = "".join(t["text"] for t in turns if t["role"] == "agent")
+            note = note or (f"no polite word in {n_chars(text)} agent chars" if kind == "no_polite_words"
+                            else f"agent says 你 x{text.count('你')}, never 您")
+        elif rule != "speech_rate":
+            raise ValueError(f"{name}: {rule} is not a call-level expect")
         findings.append({"rule_name": rule, "start": first_a["start"], "end": last_a["end"],
                          "note": note or ""})
     for i, t in enumerate(turns):
@@ -370,6 +413,50 @@ def make_findings(script, turns):
                 note = note or "no closing in the agent's last turns"
             elif rule == "retention_push":
                 note = note or "third retention push after the customer's first refusal"
+            elif rule == "hold_etiquette":
+                # on the agent turn that ends the silence; span = the silence (the hold)
+                kind = opts.get("kind")
+                start, end = speech_end_before(turns, i), t["start"]
+                before = [u for u in turns[:i] if u["end"] == start]
+                earlier_a = [turns[j] for j in agents if j < i]
+                announced = bool(earlier_a) and any(h in earlier_a[-1]["text"] for h in HOLD_PHRASES)
+                if kind == "unannounced":
+                    if before[-1]["role"] != "agent" or announced:
+                        raise ValueError(f"{name}: turn {i}: an unannounced hold follows an agent "
+                                         "turn without a hold phrase")
+                    note = note or f"{end - start:.1f} s silence, no hold announced"
+                elif kind in ("no_ack", "long"):
+                    if not announced:
+                        raise ValueError(f"{name}: turn {i}: {kind} needs a hold phrase in the "
+                                         "agent's previous turn")
+                    if kind == "no_ack" and any(h in t["text"] for h in ("久等", "耐心等待", "等待")):
+                        raise ValueError(f"{name}: turn {i}: no_ack return acknowledges the wait")
+                    note = note or (f"{end - start:.1f} s hold, return not acknowledged" if kind == "no_ack"
+                                    else f"single hold of {end - start:.1f} s")
+                else:
+                    raise ValueError(f"{name}: turn {i}: hold_etiquette kind: unannounced|no_ack|long")
+            elif rule == "overtalk":
+                under = [u for u in turns[:i] if u["role"] == "customer" and u["start"] < t["start"] < u["end"]]
+                if not under:
+                    raise ValueError(f"{name}: turn {i}: overtalk needs a customer turn under way")
+                cend = max(u["end"] for u in under)
+                end = min(t["end"], cend)
+                note = note or f"agent starts {cend - t['start']:.1f} s before the customer ends"
+            elif rule == "agent_hangup":
+                if i != len(turns) - 1 or i != agents[-1]:
+                    raise ValueError(f"{name}: agent_hangup must be on the last turn, an agent's")
+                end = round(duration, 2)
+                note = note or f"recording ends {duration - t['end']:.1f} s after the agent's last words"
+            elif rule == "loudness":  # (a) a loud agent turn
+                if not t["_gain_db"]:
+                    raise ValueError(f"{name}: turn {i}: loudness needs gain_db on the turn")
+                note = note or f"agent turn {t['_gain_db']:+.0f} dB"
+            elif rule == "politeness":  # (a) thanks not answered: expect on the agent's reply
+                if i == agents[-1] or turns[i - 1]["role"] != "customer":
+                    raise ValueError(f"{name}: turn {i}: politeness goes on a mid-call reply to the customer")
+                note = note or f"no reply to the customer's thanks ({turns[i - 1]['text']})"
+            elif rule == "pii_leak":
+                note = note or opts.get("kind", "")
             if t["role"] != "agent":
                 raise ValueError(f"{script['name']}: expect on a customer turn ({rule})")
             findings.append({"rule_name": rule, "start": round(start, 2), "end": round(end, 2),
@@ -396,6 +483,27 @@ def sanity_warnings(script, turns):
             w.append(f"turn {i}: {gap:.1f} s silence after customer without expect silence_gap")
         if gap > 2.5 and (i, "silence_gap") in exp and gap < 4.0:
             w.append(f"turn {i}: expected silence_gap only {gap:.1f} s (too close to 3 s)")
+    kinds = {(i, o.get("kind")) for i, t in enumerate(turns) for r, o in expects(t["_expect"])
+             if r == "hold_etiquette"}
+    for i in agents[1:]:
+        t = turns[i]
+        gap = t["start"] - max(u["end"] for u in turns[:i])
+        earlier_a = [turns[j] for j in agents if j < i]
+        held = any(h in earlier_a[-1]["text"] for h in HOLD_PHRASES)
+        prev_role = max(turns[:i], key=lambda u: u["end"])["role"]
+        if prev_role == "agent" and not held and gap >= 8.0 and (i, "unannounced") not in kinds:
+            w.append(f"turn {i}: {gap:.1f} s agent silence without expect hold_etiquette unannounced")
+        if held and gap >= 13.0 and not any(h in t["text"] for h in ("久等", "耐心等待")) \
+                and (i, "no_ack") not in kinds:
+            w.append(f"turn {i}: {gap:.1f} s hold, no 久等 on return, without expect no_ack")
+        if held and gap >= 27.0 and (i, "long") not in kinds:
+            w.append(f"turn {i}: {gap:.1f} s hold without expect long")
+        under = [u for u in turns[:i] if u["role"] == "customer" and u["start"] < t["start"] < u["end"]]
+        if under and n_chars(t["text"]) > 3 and (i, "overtalk") not in exp:
+            w.append(f"turn {i}: agent starts while the customer talks, without expect overtalk")
+    last = max(range(len(turns)), key=lambda j: turns[j]["end"])
+    if turns[last]["role"] == "agent" and (last, "agent_hangup") not in exp:
+        w.append(f"the agent speaks last (turn {last}): make sure the customer's last turn is a farewell")
     return w
 
 
@@ -464,7 +572,7 @@ def main(argv=None):
     for p in paths:
         script = load_script(p)
         audio, turns, dur, cfg = build_call(script, synth)
-        findings = make_findings(script, turns)
+        findings = make_findings(script, turns, dur)
         fmt = script.get("format", cfg["format"])
         # remove stale renders of this call in another format
         for ext in ("wav", "mp3", "flac"):
