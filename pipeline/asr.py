@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -30,6 +30,7 @@ HALLUCINATIONS = re.compile(
     re.I,
 )
 _SNAP_S = 0.2  # a word this close to a packed turn is that turn's (Whisper's word times wobble)
+_RETRY_MIN_S = 1.0  # pieces shorter than this are not re-decoded when Whisper skipped them
 _MAX_REPEAT = 3  # "好的好的好的好的…" loops beyond this many repeats are decoding loops, not speech
 
 Key = tuple[int, int]  # (channel, region index)
@@ -153,6 +154,7 @@ class Transcriber:
         todo = list(windows)
         filling: list[_Filling] = []
         ready: list[_Filling] = []
+        retry: list[tuple[_Filling, Piece]] = []
         pos = 0
         for block in blocks:
             end = pos + block.shape[1]
@@ -164,14 +166,19 @@ class Transcriber:
             ready += [f for f in filling if f.window.ready_at * sr <= pos]
             filling = [f for f in filling if f.window.ready_at * sr > pos]
             while len(ready) >= self.opts.batch_size:
-                self._decode(ready[: self.opts.batch_size], sr, words)
+                retry += self._decode(ready[: self.opts.batch_size], sr, words)
                 ready = ready[self.opts.batch_size :]
         ready += filling  # a truncated file: what decoded is all there is
         for i in range(0, len(ready), max(self.opts.batch_size, 1)):
-            self._decode(ready[i : i + self.opts.batch_size], sr, words)
-        return {k: clean(v) for k, v in words.items()}
+            retry += self._decode(ready[i : i + self.opts.batch_size], sr, words)
+        # Turns Whisper skipped get one more pass, packed anew (see `_unheard`).
+        again = _repack(retry, self.opts, sr)
+        for i in range(0, len(again), max(self.opts.batch_size, 1)):
+            self._decode(again[i : i + self.opts.batch_size], sr, words)
+        return {k: clean(sorted(v, key=lambda w: w.start)) for k, v in words.items()}
 
-    def _decode(self, batch: list[_Filling], sr: int, words: dict[Key, list[Word]]) -> None:
+    def _decode(self, batch: list[_Filling], sr: int, words: dict[Key, list[Word]]) -> list[tuple[_Filling, Piece]]:
+        """Decode a batch of windows into `words`; return the pieces worth a second pass."""
         o = self.opts
         gap = np.zeros(int(o.gap_s * sr), dtype=np.float32)
         parts, clips, offsets, cursor = [], [], [], 0.0
@@ -189,6 +196,7 @@ class Transcriber:
             initial_prompt=o.initial_prompt or None,
             clip_timestamps=clips,
         )
+        heard: set[tuple[int, Seconds]] = set()
         for seg in segments:
             if seg.no_speech_prob > 0.6 and seg.avg_logprob < -1.0:
                 continue  # Whisper's own "this was not speech" test
@@ -199,10 +207,53 @@ class Transcriber:
                 piece = _place((w.start + w.end) / 2 - base, window)
                 if not text or piece is None:
                     continue
+                heard.add((i, piece.packed))
                 shift = piece.audio_start - piece.packed - base
                 s = min(max(w.start + shift, piece.start), piece.end)
                 e = min(max(w.end + shift, s), piece.end)
                 words.setdefault(piece.key, []).append(Word(text, round(s, 3), round(e, 3), round(w.probability, 3)))
+        return [(f, p) for i, f in enumerate(batch) for p in _unheard(f.window, {q for j, q in heard if j == i})]
+
+
+def _unheard(window: Window, heard: set[Seconds]) -> list[Piece]:
+    """Turns after the last one Whisper transcribed in a window, when it stopped early.
+
+    Whisper sometimes ends its output after the first turns of a packed window and returns
+    nothing for the rest (seen on quiet channels); those turns are decoded once more, on their own
+    window. Short pieces (a cough, a click) are not worth it.
+    """
+    last = max((k for k, p in enumerate(window.pieces) if p.packed in heard), default=-1)
+    return [p for p in window.pieces[last + 1 :] if p.audio_end - p.audio_start >= _RETRY_MIN_S]
+
+
+def _repack(pieces: list[tuple[_Filling, Piece]], opts: AsrOptions, sr: int) -> list[_Filling]:
+    """New windows from pieces whose audio is already in their old windows' buffers."""
+    out: list[_Filling] = []
+    group: list[tuple[_Filling, Piece]] = []
+
+    def flush() -> None:
+        placed, cursor = [], 0.0
+        for _, p in group:
+            placed.append(replace(p, packed=cursor))
+            cursor += p.audio_end - p.audio_start + opts.gap_s
+        f = _Filling(Window(group[0][1].key[0], tuple(placed)), sr)
+        for (old, p), q in zip(group, placed):
+            a, n = int(p.packed * sr), int((p.audio_end - p.audio_start) * sr)
+            chunk = old.audio[a : a + n]
+            f.audio[int(q.packed * sr) : int(q.packed * sr) + len(chunk)] = chunk
+        out.append(f)
+
+    length = 0.0
+    for item in sorted(pieces, key=lambda fp: (fp[1].key[0], fp[1].audio_start)):
+        d = item[1].audio_end - item[1].audio_start
+        if group and (length + d > opts.chunk_s or item[1].key[0] != group[0][1].key[0]):
+            flush()
+            group, length = [], 0.0
+        group.append(item)
+        length += d + opts.gap_s
+    if group:
+        flush()
+    return out
 
 
 def _place(t: Seconds, window: Window) -> Piece | None:

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from pipeline.model import Call, Finding, Role, Turn, Word
 
 WORD = pa.struct([("text", pa.string()), ("start", pa.float64()), ("end", pa.float64()),
-                  ("probability", pa.float32())])
+                  ("probability", pa.float64())])
 
 CALLS = pa.schema([
     ("call_id", pa.string()),

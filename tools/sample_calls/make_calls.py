@@ -15,7 +15,10 @@ short pauses -> (customer only) Praat "Change gender" (formant ratio 0.85, pitch
 -> trim leading/trailing silence -> resample to 8 kHz -> level.  The call is then assembled
 on a timeline (gap = seconds after the previous utterance's end; negative = overlap), a faint
 echo of the other party is added to each channel, seeded background noise ~30 dB below speech,
-300-3400 Hz band-pass and G.711 mu-law companding; then encoded.
+300-3400 Hz band-pass and G.711 mu-law companding; then optional gains (per utterance `gain_db`,
+per channel `agent_gain_db`/`customer_gain_db`); then encoded.  The labels' findings, including
+hold_etiquette, overtalk, agent_hangup, loudness, politeness and pii_leak spans, are derived from
+the placement (see data/sample_calls/README.md).
 
 Everything is deterministic (byte-identical output on re-run): noise/level jitter come from a
 seed derived from the call name (or `seed:` in the script); the FastSpeech2 graph's stray
@@ -81,6 +84,9 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 # Fillers counted for the filler_rate note (informational; the project's lexicon decides).
 FILLERS = ["就是说", "怎么说呢", "那个", "这个", "然后", "反正", "对吧", "是吧", "呃", "啊"]
+# Customer confirmations (a subset of lexicons/farewells.txt) for the agent_hangup warning.
+FAREWELLS = ["好的", "好", "行", "可以", "知道了", "明白", "没有", "再见", "拜拜", "谢谢", "感谢", "别再给我打电话",
+             "不要再给我打电话"]
 HOLD_PHRASES = ["稍等", "稍候", "我帮您查", "我帮您确认", "正在为您查询", "耐心等待", "不要挂机"]
 
 
@@ -265,7 +271,7 @@ def build_call(script: dict, synth: Synth):
         gap = float(t.get("gap", cfg["gap"]))
         start = max(0, prev_end + int(round(gap * SR)))
         placed.append((t, start, y, speed))
-        prev_end = start + len(y)
+        prev_end = max(prev_end, start + len(y))  # a backchannel inside a turn doesn't move it
 
     total = max(s + len(y) for _, s, y, _ in placed) + int(round(float(script.get("tail", cfg["tail"])) * SR))
     speech = np.zeros((2, total), np.float32)
@@ -502,8 +508,12 @@ def sanity_warnings(script, turns):
         if under and n_chars(t["text"]) > 3 and (i, "overtalk") not in exp:
             w.append(f"turn {i}: agent starts while the customer talks, without expect overtalk")
     last = max(range(len(turns)), key=lambda j: turns[j]["end"])
-    if turns[last]["role"] == "agent" and (last, "agent_hangup") not in exp:
-        w.append(f"the agent speaks last (turn {last}): make sure the customer's last turn is a farewell")
+    cust = [t for t in turns if t["role"] == "customer"]
+    if turns[last]["role"] == "agent" and cust and (last, "agent_hangup") not in exp:
+        said = cust[-1]["text"].rstrip("。！!，, ")
+        if said.endswith(("？", "?", "吗", "呢")) or not any(f in said for f in FAREWELLS):
+            w.append(f"the agent speaks last (turn {last}) after a customer turn that is no "
+                     f"farewell: {cust[-1]['text']} (agent_hangup)")
     return w
 
 
