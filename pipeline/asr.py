@@ -147,10 +147,20 @@ class Transcriber:
             str(path), device=opts.device, compute_type=opts.compute_type, cpu_threads=opts.cpu_threads
         )
         self.pipeline = BatchedInferencePipeline(self.model)
+        # Language ID only where it can tell Cantonese from Mandarin: Whisper large-v3 has a `yue`
+        # token, base/small/medium do not (they call Cantonese "zh").
+        known = set(getattr(self.model, "supported_languages", ()))
+        self.identify = opts.detect_language == "on" or (opts.detect_language == "auto" and "yue" in known)
+        self.languages: dict[Key, tuple[str, float]] = {}
 
     def transcribe(self, blocks: Iterable[np.ndarray], windows: list[Window], sr: int) -> dict[Key, tuple[Word, ...]]:
-        """Words per (channel, region), reading the audio once, block by block."""
+        """Words per (channel, region), reading the audio once, block by block.
+
+        With language ID on, `self.languages` then holds (language, probability) per (channel,
+        region): the language of the window the turn was decoded in, zh or yue.
+        """
         words: dict[Key, list[Word]] = {}
+        self.languages = {}
         todo = list(windows)
         filling: list[_Filling] = []
         ready: list[_Filling] = []
@@ -177,9 +187,18 @@ class Transcriber:
             self._decode(again[i : i + self.opts.batch_size], sr, words)
         return {k: clean(sorted(v, key=lambda w: w.start)) for k, v in words.items()}
 
+    def _identify(self, f: _Filling) -> None:
+        _lang, _prob, all_probs = self.model.detect_language(audio=f.audio)
+        label = _zh_or_yue(all_probs)
+        for p in f.window.pieces:
+            self.languages.setdefault(p.key, label)
+
     def _decode(self, batch: list[_Filling], sr: int, words: dict[Key, list[Word]]) -> list[tuple[_Filling, Piece]]:
         """Decode a batch of windows into `words`; return the pieces worth a second pass."""
         o = self.opts
+        if self.identify:
+            for f in batch:
+                self._identify(f)
         gap = np.zeros(int(o.gap_s * sr), dtype=np.float32)
         parts, clips, offsets, cursor = [], [], [], 0.0
         for f in batch:
@@ -213,6 +232,15 @@ class Transcriber:
                 e = min(max(w.end + shift, s), piece.end)
                 words.setdefault(piece.key, []).append(Word(text, round(s, 3), round(e, 3), round(w.probability, 3)))
         return [(f, p) for i, f in enumerate(batch) for p in _unheard(f.window, {q for j, q in heard if j == i})]
+
+
+def _zh_or_yue(all_probs: list[tuple[str, float]]) -> tuple[str, float]:
+    """Mandarin or Cantonese, and how sure, from Whisper's language probabilities."""
+    p = dict(all_probs)
+    zh, yue = p.get("zh", 0.0), p.get("yue", 0.0)
+    if zh + yue <= 0:
+        return "", 0.0
+    return ("yue", round(yue / (zh + yue), 3)) if yue > zh else ("zh", round(zh / (zh + yue), 3))
 
 
 def _unheard(window: Window, heard: set[Seconds]) -> list[Piece]:

@@ -131,13 +131,14 @@ def transcribe_call(path: Path, call_id: str, rel: str, engine: Engine,
     words = engine.transcriber.transcribe(stream(), windows, sr)
     timings["asr"] = time.perf_counter() - t0
     made = sorted((
-        (s, e, cfg.roles[chans[ch]], words.get((ch, r), ()), turns.level_db(frames, ch, s, e))
+        (s, e, cfg.roles[chans[ch]], words.get((ch, r), ()), turns.level_db(frames, ch, s, e), (ch, r))
         for ch, regs in enumerate(regions)
         for r, (s, e) in enumerate(regs)
     ), key=lambda m: (m[0], m[1], m[2]))
+    langs = engine.transcriber.languages
     call_turns = tuple(
-        Turn(i, role, s, e, "".join(w.text for w in ws), ws, level)
-        for i, (s, e, role, ws, level) in enumerate(made)
+        Turn(i, role, s, e, "".join(w.text for w in ws), ws, level, *langs.get(key, ("", 0.0)))
+        for i, (s, e, role, ws, level, key) in enumerate(made)
     )
     return Call(call_id, frames.duration, call_turns, rel), row
 

@@ -83,6 +83,9 @@ class AsrOptions:
     chunk_s: speech of one channel is packed into windows up to this long: Whisper pays per
         30 s window, so turns are packed instead of one window each (PERF.md: 1.7–3× faster).
     gap_s: silence placed between packed turns, so Whisper hears where one ends.
+    detect_language: "auto" (on when the model has a Cantonese token, i.e. large-v3), "on" or
+        "off": label each turn zh or yue from Whisper's language probabilities (one extra encoder
+        pass per window) for the language_switch rule; transcription still uses `language`.
     context_s: audio sent beyond each turn's VAD edges (within the pause around it): webrtcvad
         clips soft onsets and word endings, and whole syllables lower the CER (measured on the
         sample calls: agent 11.5 → 10.3 %, customer 17 → 14 % at 0.15 s more).
@@ -99,6 +102,7 @@ class AsrOptions:
     chunk_s: float = 28.0
     gap_s: float = 0.4
     context_s: float = 0.2
+    detect_language: str = "auto"
 
     def model_path(self) -> Path:
         p = Path(self.model)
@@ -256,6 +260,8 @@ def load(path: str | Path | None = None) -> RunConfig:
         if unknown:
             raise ValueError(f"run.metadata.pattern: unknown group {', '.join(sorted(unknown))} "
                              "(known: agent_id, date, time, direction, caller)")
+        if cfg.asr.detect_language not in ("auto", "on", "off"):
+            raise ValueError(f"run.asr.detect_language must be auto, on or off, not {cfg.asr.detect_language!r}")
         roles = sorted(cfg.roles.values())
         if roles != sorted(Role):
             raise ValueError(f"run.channels must map one channel to each of agent, customer; got {cfg.channels}")

@@ -77,3 +77,11 @@ def test_split_long_cuts_at_the_quietest_frame():
     energy[700] = -80  # 21.0 s at 30 ms frames
     parts = split_long((0.0, 40.0), energy, 0.03, 28.0)
     assert len(parts) == 2 and abs(parts[0][1] - 21.0) < 0.05
+
+
+def test_zh_or_yue_from_whisper_language_probabilities():
+    from pipeline.asr import _zh_or_yue
+
+    assert _zh_or_yue([("yue", 0.6), ("zh", 0.2), ("en", 0.1)]) == ("yue", 0.75)
+    assert _zh_or_yue([("zh", 0.9), ("ja", 0.05)]) == ("zh", 1.0)
+    assert _zh_or_yue([("en", 0.9)]) == ("", 0.0)
