@@ -162,8 +162,8 @@ def main() -> None:
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    print(f"| side | wall s | × real time | CER agent | CER customer | peak RSS MB/process |")
-    print(f"|---|---|---|---|---|---|")
+    print("| side | wall s | × real time | CER agent | CER customer | peak RSS MB/process |")
+    print("|---|---|---|---|---|---|")
     for name, v in (("plain faster-whisper (vad_filter=True)", b), (f"callqa ({args.workers} workers)", c)):
         print(f"| {name} | {v['wall_s']:.1f} | {v['audio_s'] / v['wall_s']:.1f} | {v['cer']['agent']:.1%} | "
               f"{v['cer']['customer']:.1%} | {v['peak_rss_mb']:.0f} |")

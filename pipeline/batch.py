@@ -29,7 +29,7 @@ from typing import Any
 from pipeline import __version__, asr, audio, metadata, pii, scorecard, turns
 from pipeline.config import RunConfig
 from pipeline.errors import AudioError, CallqaError
-from pipeline.model import Call, Finding, Role, Turn
+from pipeline.model import Call, Finding, Turn
 from pipeline.store import Store, dumps
 
 log = logging.getLogger("callqa")
@@ -411,4 +411,4 @@ def rescore(out: Path, engine: Engine, progress: Progress | None = None) -> Summ
     return summary
 
 
-__all__ = ["Engine", "Summary", "discover", "process_file", "rescore", "run", "Role"]
+__all__ = ["Engine", "Summary", "discover", "process_file", "rescore", "run"]
