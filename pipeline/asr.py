@@ -37,6 +37,27 @@ Key = tuple[int, int]  # (channel, region index)
 
 
 @dataclass(frozen=True, slots=True)
+class Heard:
+    """What the ASR heard in one turn: its words and, with language ID on, the window's language."""
+
+    words: tuple[Word, ...] = ()
+    language: str = ""  # "zh" or "yue"; "" when language ID did not run
+    language_prob: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return "".join(w.text for w in self.words)
+
+
+def has_cantonese_token(model) -> bool:
+    """Whether a loaded WhisperModel can tell Cantonese from Mandarin: only models whose vocabulary
+    has a `<|yue|>` token (large-v3 and later). faster-whisper's `supported_languages` lists `yue`
+    for every multilingual model, Whisper base included, so it cannot decide this."""
+    tokenizer = getattr(model, "hf_tokenizer", None)
+    return tokenizer is not None and tokenizer.token_to_id("<|yue|>") is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Piece:
     """One turn (or part of a long one) placed in a window."""
 
@@ -147,20 +168,18 @@ class Transcriber:
             str(path), device=opts.device, compute_type=opts.compute_type, cpu_threads=opts.cpu_threads
         )
         self.pipeline = BatchedInferencePipeline(self.model)
-        # Language ID only where it can tell Cantonese from Mandarin: Whisper large-v3 has a `yue`
-        # token, base/small/medium do not (they call Cantonese "zh").
-        known = set(getattr(self.model, "supported_languages", ()))
-        self.identify = opts.detect_language == "on" or (opts.detect_language == "auto" and "yue" in known)
-        self.languages: dict[Key, tuple[str, float]] = {}
+        # Language ID costs an encoder pass per window, so it runs only where it can tell Cantonese
+        # from Mandarin (base/small/medium call Cantonese "zh"; issue 12).
+        self.identify = opts.detect_language == "on" or (
+            opts.detect_language == "auto" and has_cantonese_token(self.model))
 
-    def transcribe(self, blocks: Iterable[np.ndarray], windows: list[Window], sr: int) -> dict[Key, tuple[Word, ...]]:
-        """Words per (channel, region), reading the audio once, block by block.
+    def transcribe(self, blocks: Iterable[np.ndarray], windows: list[Window], sr: int) -> dict[Key, Heard]:
+        """What was heard per (channel, region), reading the audio once, block by block.
 
-        With language ID on, `self.languages` then holds (language, probability) per (channel,
-        region): the language of the window the turn was decoded in, zh or yue.
+        With language ID on, each turn carries the language of the window it was decoded in.
         """
         words: dict[Key, list[Word]] = {}
-        self.languages = {}
+        languages: dict[Key, tuple[str, float]] = {}
         todo = list(windows)
         filling: list[_Filling] = []
         ready: list[_Filling] = []
@@ -176,29 +195,32 @@ class Transcriber:
             ready += [f for f in filling if f.window.ready_at * sr <= pos]
             filling = [f for f in filling if f.window.ready_at * sr > pos]
             while len(ready) >= self.opts.batch_size:
-                retry += self._decode(ready[: self.opts.batch_size], sr, words)
+                retry += self._decode(ready[: self.opts.batch_size], sr, words, languages)
                 ready = ready[self.opts.batch_size :]
         ready += filling  # a truncated file: what decoded is all there is
         for i in range(0, len(ready), max(self.opts.batch_size, 1)):
-            retry += self._decode(ready[i : i + self.opts.batch_size], sr, words)
+            retry += self._decode(ready[i : i + self.opts.batch_size], sr, words, languages)
         # Turns Whisper skipped get one more pass, packed anew (see `_unheard`).
         again = _repack(retry, self.opts, sr)
         for i in range(0, len(again), max(self.opts.batch_size, 1)):
-            self._decode(again[i : i + self.opts.batch_size], sr, words)
-        return {k: clean(sorted(v, key=lambda w: w.start)) for k, v in words.items()}
+            self._decode(again[i : i + self.opts.batch_size], sr, words, languages)
+        keys = set(words) | set(languages)
+        return {k: Heard(clean(sorted(words.get(k, ()), key=lambda w: w.start)), *languages.get(k, ("", 0.0)))
+                for k in keys}
 
-    def _identify(self, f: _Filling) -> None:
+    def _identify(self, f: _Filling, languages: dict[Key, tuple[str, float]]) -> None:
         _lang, _prob, all_probs = self.model.detect_language(audio=f.audio)
         label = _zh_or_yue(all_probs)
         for p in f.window.pieces:
-            self.languages.setdefault(p.key, label)
+            languages.setdefault(p.key, label)
 
-    def _decode(self, batch: list[_Filling], sr: int, words: dict[Key, list[Word]]) -> list[tuple[_Filling, Piece]]:
+    def _decode(self, batch: list[_Filling], sr: int, words: dict[Key, list[Word]],
+                languages: dict[Key, tuple[str, float]]) -> list[tuple[_Filling, Piece]]:
         """Decode a batch of windows into `words`; return the pieces worth a second pass."""
         o = self.opts
         if self.identify:
             for f in batch:
-                self._identify(f)
+                self._identify(f, languages)
         gap = np.zeros(int(o.gap_s * sr), dtype=np.float32)
         parts, clips, offsets, cursor = [], [], [], 0.0
         for f in batch:

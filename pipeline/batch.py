@@ -128,17 +128,16 @@ def transcribe_call(path: Path, call_id: str, rel: str, engine: Engine,
         raise AudioError(path, "整通录音没有检测到语音（静音文件）")
     t0 = time.perf_counter()
     windows = asr.plan(regions, frames, cfg.asr)
-    words = engine.transcriber.transcribe(stream(), windows, sr)
+    heard = engine.transcriber.transcribe(stream(), windows, sr)
     timings["asr"] = time.perf_counter() - t0
     made = sorted((
-        (s, e, cfg.roles[chans[ch]], words.get((ch, r), ()), turns.level_db(frames, ch, s, e), (ch, r))
+        (s, e, cfg.roles[chans[ch]], heard.get((ch, r), asr.Heard()), turns.level_db(frames, ch, s, e))
         for ch, regs in enumerate(regions)
         for r, (s, e) in enumerate(regs)
     ), key=lambda m: (m[0], m[1], m[2]))
-    langs = engine.transcriber.languages
     call_turns = tuple(
-        Turn(i, role, s, e, "".join(w.text for w in ws), ws, level, *langs.get(key, ("", 0.0)))
-        for i, (s, e, role, ws, level, key) in enumerate(made)
+        Turn(i, role, s, e, h.text, h.words, level, h.language, h.language_prob)
+        for i, (s, e, role, h, level) in enumerate(made)
     )
     return Call(call_id, frames.duration, call_turns, rel), row
 
