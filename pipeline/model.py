@@ -86,8 +86,9 @@ class Evidence:
 class Finding:
     """A suggested deduction: one Parquet row, to be confirmed or rejected by an inspector.
 
-    `id` is stable across reruns (call content hash + rule + evidence span), so inspectors'
-    decisions, stored apart, keep pointing at the same finding after a rescore.
+    `id` is stable across reruns (call content hash + item + rule + evidence span + the evidence's
+    quote and message), so inspectors' decisions, stored apart, keep pointing at the same finding
+    after a rescore (see `finding_id`).
     """
 
     id: str
@@ -107,7 +108,12 @@ class Finding:
     status: str = "suggested"
 
 
-def finding_id(call_id: str, rule: str, start: Seconds, end: Seconds) -> str:
+def finding_id(call_id: str, item: str, rule: str, start: Seconds, end: Seconds, detail: str = "") -> str:
+    """A finding's id: the same evidence gets the same id on every run, whatever order rules yield.
+
+    `detail` tells apart two pieces of evidence of one item with the same span (two forbidden
+    phrases in one turn): the evidence's own quote and message, never its position in the output.
+    """
     # Spans are rounded to 10 ms so float noise from a rescore cannot change the id.
-    key = f"{call_id}|{rule}|{start:.2f}|{end:.2f}"
+    key = f"{call_id}|{item}|{rule}|{start:.2f}|{end:.2f}|{detail}"
     return hashlib.sha256(key.encode()).hexdigest()[:20]

@@ -133,7 +133,8 @@ def evaluate(call: Call, card: Scorecard) -> tuple[list[Finding], list[RuleFailu
                 points = min(points, left)
                 left -= points
             findings.append(Finding(
-                id=finding_id(call.id, item.rule.code, ev.start, ev.end),
+                id=finding_id(call.id, item.id, item.rule.code, ev.start, ev.end,
+                              f"{ev.role or ''}|{ev.severity}|{ev.quote}|{ev.message}"),
                 call_id=call.id,
                 source=call.source,
                 rule=item.rule.code,
@@ -152,7 +153,9 @@ def evaluate(call: Call, card: Scorecard) -> tuple[list[Finding], list[RuleFailu
 
 
 def _unique_ids(findings: list[Finding]) -> list[Finding]:
-    # Two items backed by the same rule can yield the same span: keep ids unique per call.
+    # Ids already hash item, rule, span, quote and message; only evidence identical in all of these
+    # can collide. Such twins are interchangeable, so numbering them in output order is deterministic:
+    # whichever comes first, `x` and `x-1` name findings with the same content.
     seen: dict[str, int] = {}
     out = []
     for f in findings:
