@@ -108,6 +108,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("out", type=Path, help="output folder of `callqa run` on those calls")
     e.add_argument("--tolerance", type=float, default=1.0, help="seconds of slack when matching spans")
     e.set_defaults(func=cmd_eval)
+
+    from pipeline.review.commands import add_commands  # review, users, reviews, calibration
+
+    add_commands(sub)
     return p
 
 
@@ -135,22 +139,23 @@ def _engine(args: argparse.Namespace):
 class _Progress:
     """A live bar on a terminal (calls, audio hours, ETA); one plain line per call otherwise."""
 
-    LABELS = {"ok": "完成", "error": "失败", "skipped": "已完成，跳过", "rescored": "重新评分"}
+    LABELS = {"ok": "完成", "error": "失败", "skipped": "已完成，跳过", "rescored": "重新评分",
+              "duplicate": "重复文件，未重复评分"}
 
     def __init__(self, stream=sys.stderr):
         self.stream, self.tty = stream, stream.isatty()
         self.t0, self.audio_s, self.worked = time.monotonic(), 0.0, 0
 
-    def __call__(self, i: int, n: int, row: dict[str, Any], what: str) -> None:
+    def __call__(self, i: int, n: int, row: Any, what: str) -> None:  # row: rows.CallRow
         if what in ("ok", "error"):
             self.worked += 1
-            self.audio_s += row.get("duration_s") or 0.0
+            self.audio_s += row.duration_s or 0.0
         if what == "error" or not self.tty:
-            detail = row["error"] if what == "error" else (
-                f"{row['duration_s']:.0f} 秒音频，建议扣分 {row['n_findings']} 条" if row.get("duration_s") else "")
+            detail = row.error if what == "error" else (
+                f"{row.duration_s:.0f} 秒音频，建议扣分 {row.n_findings} 条" if row.duration_s else "")
             if self.tty:
                 self.stream.write("\r\033[K")
-            print(f"[{i:>{len(str(n))}}/{n}] {row['source']}  {self.LABELS[what]}  {detail}",
+            print(f"[{i:>{len(str(n))}}/{n}] {row.source}  {self.LABELS[what]}  {detail}",
                   file=self.stream, flush=True)
         if self.tty:
             elapsed = time.monotonic() - self.t0
@@ -175,6 +180,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     engine = _engine(args)
     print(f"callqa {__version__}：处理 {args.dir} → {args.out}（模型 {engine.cfg.asr.model}，"
           f"{engine.cfg.asr.device}/{engine.cfg.asr.compute_type}）", file=sys.stderr)
+    # BusyError (another run holds OUT) and StoreError (OUT not writable) are CallqaErrors: main()
+    # prints them, naming the other run or the path, and exits 2.
     summary = batch.run(args.dir, args.out, engine, _Progress(), workers=args.workers or engine.cfg.worker_count,
                         engine_name=args.engine, ray_address=args.ray_address)
     print(_summary(summary, args.out))
@@ -197,7 +204,7 @@ def _summary(s, out: Path) -> str:
 
     lines = [f"callqa 处理完成：共 {s.files} 个录音文件"]
     lines.append(f"  新处理 {s.processed} 通，跳过（已完成）{s.skipped} 通，重新评分 {s.rescored} 通，"
-                 f"失败 {len(s.failed)} 通" + (f"，重复文件 {s.duplicates} 个" if s.duplicates else ""))
+                 f"失败 {len(s.failed)} 通" + (f"，重复文件 {len(s.duplicates)} 个" if s.duplicates else ""))
     if s.audio_s:
         lines.append(f"  新处理音频 {s.audio_s / 60:.1f} 分钟，用时 {s.wall_s:.1f} 秒（{s.speed:.1f} 倍实时）")
     findings_dir = out / "findings"
@@ -207,9 +214,19 @@ def _summary(s, out: Path) -> str:
         lines.append(f"  建议扣分共 {len(df)} 条，合计 {df['points'].sum():g} 分：")
         lines += [f"    {rule:<18}{n:>4} 条" for rule, n in sorted(by.items())]
     for row in s.failed:
-        lines.append(f"  失败：{row['error']}")
+        lines.append(f"  失败：{row.error}")
+    originals = _sources(out) if s.duplicates else {}
+    for row in s.duplicates:
+        lines.append(f"  重复：{row.source} 与 {originals.get(row.duplicate_of, row.duplicate_of)} 内容完全相同，"
+                     "只评分一次（calls 中 status=duplicate，duplicate_of 为原通话）")
     lines.append(f"  结果：{out}/calls、{out}/turns、{out}/findings（Parquet）")
     return "\n".join(lines)
+
+
+def _sources(out: Path) -> dict[str, str]:
+    from pipeline.store import Store
+
+    return {r["call_id"]: r["source"] for r in Store(out).calls()}
 
 
 def cmd_check(args: argparse.Namespace) -> int:

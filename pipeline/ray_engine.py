@@ -1,11 +1,12 @@
-"""Scale-out: the same per-call function as the local engine, run by Ray actors (one model each).
+"""Scale-out: the same worker as the local pool, run by Ray actors (one model each).
 
     callqa run DIR --out OUT --engine ray --workers 8                    # a local Ray, started here
     callqa run DIR --out OUT --engine ray --ray-address ray://head:10001  # an existing cluster
 
 Every actor must see DIR and OUT at the same paths (shared storage: NFS, a mounted bucket). Results
 are the same rows the local engine writes: each actor writes its calls' parts atomically, so a
-killed cluster job resumes like a local one.
+killed cluster job resumes like a local one. Actors of a local Ray die with the run that started
+them (a watchdog on its pid); on a cluster Ray itself ends a dead driver's actors.
 """
 
 from __future__ import annotations
@@ -15,22 +16,28 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline.batch import Engine, process_file
+from pipeline.lifeline import die_with
+from pipeline.lock import hold_as_writer
+from pipeline.rows import CallRow
 from pipeline.store import Store
+from pipeline.worker import Engine, Job, process
 
 
 class CallWorker:
     """A Ray actor: loads the engine (and its Whisper model, on first call) once, then serves calls."""
 
-    def __init__(self, engine: Engine, out: str):
+    def __init__(self, engine: Engine, out: str, driver_pid: int | None):
+        if driver_pid is not None:  # same machine as the run: go when it goes, even by kill -9
+            die_with(driver_pid)
         self.engine, self.store = engine, Store(out)
+        self._writer = hold_as_writer(Path(out))
 
-    def process(self, path: str, root: str, call_id: str | None) -> dict[str, Any]:
-        return process_file(Path(path), Path(root), self.engine, self.store, call_id)
+    def process(self, job: Job) -> CallRow:
+        return process(job, self.engine, self.store)
 
 
-def process_ray(jobs: list[tuple[Path, str | None]], root: Path, out: Path, engine: Engine,
-                workers: int, address: str | None = None) -> Iterator[dict[str, Any]]:
+def run_ray(jobs: list[Job], out: Path, engine: Engine, workers: int,
+            address: str | None = None) -> Iterator[CallRow]:
     import ray
     from ray.util import ActorPool
 
@@ -43,12 +50,13 @@ def process_ray(jobs: list[tuple[Path, str | None]], root: Path, out: Path, engi
             ray.init(address=address, **kwargs)
         else:
             ray.init(num_cpus=workers, **kwargs)
+    local = started_here and not address
     try:
         actor = ray.remote(num_cpus=1)(CallWorker)
         shipped = engine.for_workers(workers)
-        pool = ActorPool([actor.remote(shipped, str(out)) for _ in range(max(1, workers))])
-        jobs_ = [(str(p), str(root), cid) for p, cid in jobs]
-        yield from pool.map_unordered(lambda a, job: a.process.remote(*job), jobs_)
+        pid = os.getpid() if local else None
+        pool = ActorPool([actor.remote(shipped, str(out), pid) for _ in range(max(1, workers))])
+        yield from pool.map_unordered(lambda a, job: a.process.remote(job), jobs)
     finally:
         if started_here:
             ray.shutdown()

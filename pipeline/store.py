@@ -1,121 +1,70 @@
 """Parquet output: tables `calls`, `turns`, `findings`, one part file per call per table.
 
-    OUT/calls/<call_id>.parquet      one row: status, error, duration, model, versions, timings
-    OUT/turns/<call_id>.parquet      one row per turn, with its words (so rules re-run without ASR)
-    OUT/findings/<call_id>.parquet   one row per suggested deduction
+    OUT/calls/call_date=D/<call_id>.parquet      one row (rows.CallRow): status, error, versions
+    OUT/turns/call_date=D/<call_id>.parquet      one row per turn, with its words (rescore w/o ASR)
+    OUT/findings/call_date=D/<call_id>.parquet   one row per suggested deduction
 
 Each table reads whole with `pandas.read_parquet(OUT / "findings")`. Parts are written to a hidden
 temporary file and renamed into place (atomic on POSIX; readers skip names starting with "."), and a
-call's `calls` row is written last: a call is done exactly when its `calls` part exists, so a batch
-killed at any moment resumes without losing or duplicating a call.
+call's `calls` row is written last: a call is done exactly when its `calls` part exists.
+
+Opening a Store changes nothing on disk, so any number of workers (and readers) may open one while
+others write. Cleaning up after a killed run (`recover`) deletes other writers' temporary files and
+is therefore done once, by the run's coordinator, under the output lock, before any worker starts.
 """
 
 from __future__ import annotations
 
-import json
+import errno
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.errors import CallqaError
 from pipeline.model import Call, Finding, Role, Turn, Word
+from pipeline.rows import CallRow, Status
+from pipeline.tables import CALLS, FINDINGS, TABLES, TURNS, finding_rows, turn_rows
 
-WORD = pa.struct([("text", pa.string()), ("start", pa.float64()), ("end", pa.float64()),
-                  ("probability", pa.float64())])
+_WHY = {errno.ENOSPC: "磁盘已满", errno.EDQUOT: "磁盘配额已用完", errno.EROFS: "文件系统只读",
+        errno.EACCES: "没有写权限", errno.EPERM: "没有写权限"}
 
-CALLS = pa.schema([
-    ("call_id", pa.string()),
-    ("source", pa.string()),
-    ("agent_id", pa.string()),  # from the file name (configs/run.yaml → metadata.pattern)
-    ("call_time", pa.timestamp("s")),  # local time, as the recorder wrote it
-    ("direction", pa.string()),  # inbound | outbound
-    ("caller", pa.string()),  # masked by default
-    ("status", pa.string()),  # ok | error
-    ("error", pa.string()),  # why, naming the file; empty when ok
-    ("duration_s", pa.float64()),
-    ("sample_rate", pa.int32()),  # the file's own rate
-    ("codec", pa.string()),
-    ("channels", pa.int32()),
-    ("n_turns", pa.int32()),
-    ("n_findings", pa.int32()),
-    ("points", pa.float64()),  # sum of suggested deductions
-    ("model", pa.string()),
-    ("config_hash", pa.string()),  # audio + VAD + ASR settings the turns were made with
-    ("scorecard_version", pa.string()),
-    ("callqa_version", pa.string()),
-    ("rule_errors", pa.string()),  # JSON list of rules that crashed on this call
-    ("timings", pa.string()),  # JSON {stage: seconds}
-    ("processed_at", pa.timestamp("s", tz="UTC")),
-])
 
-TURNS = pa.schema([
-    ("call_id", pa.string()),
-    ("source", pa.string()),
-    ("turn_id", pa.int32()),
-    ("role", pa.string()),
-    ("start_s", pa.float64()),
-    ("end_s", pa.float64()),
-    ("text", pa.string()),
-    ("words", pa.list_(WORD)),
-    ("level_db", pa.float64()),
-    ("language", pa.string()),
-    ("language_prob", pa.float64()),
-])
+class StoreError(CallqaError):
+    """The output cannot be written (disk full, read-only, gone): the run stops, naming the path."""
 
-FINDINGS = pa.schema([
-    ("id", pa.string()),
-    ("call_id", pa.string()),
-    ("source", pa.string()),
-    ("rule", pa.string()),
-    ("rule_name", pa.string()),
-    ("item", pa.string()),
-    ("points", pa.float64()),
-    ("start_s", pa.float64()),
-    ("end_s", pa.float64()),
-    ("role", pa.string()),
-    ("message", pa.string()),
-    ("quote", pa.string()),
-    ("confidence", pa.float64()),
-    ("severity", pa.string()),
-    ("status", pa.string()),
-    ("scorecard_version", pa.string()),
-])
+    def __init__(self, path: str | Path, reason: str):
+        self.path, self.reason = str(path), reason
+        super().__init__(f"无法写入 {path}：{reason}")
 
-TABLES = {"calls": CALLS, "turns": TURNS, "findings": FINDINGS}
+    def __reduce__(self):  # raised in pool workers, re-raised in the coordinator
+        return StoreError, (self.path, self.reason)
+
+
+def output_error(path: str | Path, e: OSError) -> StoreError:
+    return StoreError(path, _WHY.get(e.errno or 0, e.strerror or str(e)))
 
 
 def write_atomic(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    """Write a part so that readers see the whole file or nothing, whatever fails when."""
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
         pq.write_table(table, tmp, compression="zstd")
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def turn_rows(call: Call) -> list[dict[str, Any]]:
-    return [
-        {"call_id": call.id, "source": call.source, "turn_id": t.id, "role": t.role.value,
-         "start_s": t.start, "end_s": t.end, "text": t.text,
-         "words": [{"text": w.text, "start": w.start, "end": w.end, "probability": w.probability}
-                   for w in t.words],
-         "level_db": t.level_db, "language": t.language, "language_prob": t.language_prob}
-        for t in call.turns
-    ]
-
-
-def finding_rows(findings: Iterable[Finding], scorecard_version: str) -> list[dict[str, Any]]:
-    return [asdict(f) | {"scorecard_version": scorecard_version} for f in findings]
+    except OSError as e:
+        raise output_error(path, e) from e
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            Path(tmp).unlink(missing_ok=True)
 
 
 class Store:
@@ -124,55 +73,112 @@ class Store:
 
     def __init__(self, out: str | Path):
         self.out = Path(out)
-        for name in TABLES:
-            (self.out / name).mkdir(parents=True, exist_ok=True)
-        for stale in self.out.glob("*/*/.*.tmp"):  # left by a killed run
-            stale.unlink(missing_ok=True)
-        self.dates: dict[str, str] = {}
-        # A call saved under a new date is removed from its old one after its new `calls` row is in
-        # place; a kill in between leaves two: keep the newer.
-        for part in sorted((self.out / "calls").glob("call_date=*/*.parquet"), key=lambda p: p.stat().st_mtime):
-            cid, date = part.stem, part.parent.name.split("=", 1)[1]
-            if cid in self.dates:
-                self._remove(cid, self.dates[cid])
-            self.dates[cid] = date
+        self._dates: dict[str, str] | None = None  # call_id → date of its newest `calls` part
+
+    @property
+    def dates(self) -> dict[str, str]:
+        if self._dates is None:
+            self._dates = {cid: parts[-1][1] for cid, parts in self._calls_parts().items()}
+        return self._dates
+
+    def _calls_parts(self) -> dict[str, list[tuple[float, str]]]:
+        """call_id → [(mtime, date)] of its `calls` parts, oldest first."""
+        found: dict[str, list[tuple[float, str]]] = {}
+        for part in (self.out / "calls").glob("call_date=*/*.parquet"):
+            try:
+                mtime = part.stat().st_mtime
+            except FileNotFoundError:  # moved by a writer while we looked
+                continue
+            found.setdefault(part.stem, []).append((mtime, part.parent.name.split("=", 1)[1]))
+        return {cid: sorted(parts) for cid, parts in found.items()}
+
+    def recover(self) -> list[Path]:
+        """Undo what a killed run left half done; return what was removed. Only safe while nobody
+        writes (the coordinator calls it under the output lock, before starting workers):
+        temporary parts are deleted; a call saved under a new date and killed before its old date
+        was removed keeps the newer; turns/findings parts with no `calls` row (a call killed before
+        its commit mark) are deleted."""
+        removed: list[Path] = []
+        try:
+            for name in TABLES:
+                (self.out / name).mkdir(parents=True, exist_ok=True)
+            for stale in self.out.glob("*/*/.*.tmp"):
+                stale.unlink(missing_ok=True)
+                removed.append(stale)
+            parts = self._calls_parts()
+            for cid, dated in parts.items():
+                for _, date in dated[:-1]:
+                    removed += self.remove(cid, date)
+            self._dates = {cid: dated[-1][1] for cid, dated in parts.items()}
+            for table in ("turns", "findings"):
+                for part in (self.out / table).glob("call_date=*/*.parquet"):
+                    if self._dates.get(part.stem) != part.parent.name.split("=", 1)[1]:
+                        part.unlink(missing_ok=True)
+                        removed.append(part)
+        except OSError as e:
+            raise output_error(getattr(e, "filename", None) or self.out, e) from e
+        return removed
 
     def part(self, table: str, call_id: str, call_date: str | None = None) -> Path:
         date = call_date or self.dates.get(call_id, "unknown")
         return self.out / table / f"call_date={date}" / f"{call_id}.parquet"
 
-    def _remove(self, call_id: str, call_date: str) -> None:
-        for table in TABLES:
-            self.part(table, call_id, call_date).unlink(missing_ok=True)
+    def remove(self, call_id: str, call_date: str) -> list[Path]:
+        """Delete one call's parts under one date, its `calls` row first (so it reads as not done
+        rather than as done without turns)."""
+        gone = []
+        for table in ("calls", "turns", "findings"):
+            p = self.part(table, call_id, call_date)
+            try:
+                p.unlink()
+                gone.append(p)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                raise output_error(p, e) from e
+        if self._dates is not None and self._dates.get(call_id) == call_date:
+            del self._dates[call_id]
+        return gone
 
     def write(self, table: str, call_id: str, rows: list[dict[str, Any]], call_date: str) -> None:
         write_atomic(pa.Table.from_pylist(rows, schema=TABLES[table]), self.part(table, call_id, call_date))
 
-    def save_call(self, row: dict[str, Any], call: Call | None, findings: list[Finding],
-                  scorecard_version: str, call_date: str = "unknown") -> None:
-        """Write one call: turns and findings first, the `calls` row last (the commit mark)."""
-        cid = row["call_id"]
+    def save_call(self, row: CallRow, call: Call | None = None, findings: Iterable[Finding] = (),
+                  moved_from: str | None = None) -> None:
+        """Write one call: turns and findings first, the `calls` row last (the commit mark).
+        `moved_from`: the date the call was stored under before, removed once the new row is in."""
+        cid, date = row.call_id, row.call_date
         if call is not None:
-            self.write("turns", cid, turn_rows(call), call_date)
-            self.write("findings", cid, finding_rows(findings, scorecard_version), call_date)
-        else:  # an error row: clear anything a previous attempt left for this id
+            self.write("turns", cid, turn_rows(call), date)
+            self.write("findings", cid, finding_rows(findings, row.scorecard_version), date)
+        else:  # an error or duplicate row: clear anything a previous attempt left for this id
             for table in ("turns", "findings"):
-                self.part(table, cid, call_date).unlink(missing_ok=True)
-        self.write("calls", cid, [{k: v for k, v in row.items() if k != "call_date"}], call_date)
-        old = self.dates.get(cid)
-        if old is not None and old != call_date:
-            self._remove(cid, old)
-        self.dates[cid] = call_date
+                p = self.part(table, cid, date)
+                try:
+                    p.unlink(missing_ok=True)
+                except OSError as e:
+                    raise output_error(p, e) from e
+        self.write("calls", cid, [row.record()], date)
+        if moved_from is not None and moved_from != date:
+            self.remove(cid, moved_from)
+        if self._dates is not None:
+            self._dates[cid] = date
 
     def calls(self) -> list[dict[str, Any]]:
-        """Every `calls` row, with its `call_date` partition (one multi-threaded scan)."""
+        """Every `calls` row as a dict, with its `call_date` partition (one multi-threaded scan).
+        A call found under two dates (a kill mid-move) is read from the newer."""
         import pyarrow.dataset as ds
 
         if not self.dates:
             return []
-        table = ds.dataset(self.out / "calls", format="parquet", partitioning="hive").to_table()
-        rows = [r | {"call_date": str(r["call_date"])} for r in table.to_pylist()]
-        return [r for r in rows if self.dates.get(r["call_id"]) == r["call_date"]]
+        part = pa.schema([("call_date", pa.string())])
+        table = ds.dataset(self.out / "calls", format="parquet", schema=CALLS.append(part.field(0)),
+                           partitioning=ds.partitioning(part, flavor="hive")).to_table()
+        return [r for r in table.to_pylist() if self.dates.get(r["call_id"]) == r["call_date"]]
+
+    def rows(self) -> list[CallRow]:
+        """Every `calls` row, typed."""
+        return [CallRow.from_record(r) for r in self.calls()]
 
     def load_calls(self) -> Iterator[tuple[dict[str, Any], Call]]:
         """Stored calls rebuilt from their turns, for re-scoring without audio or ASR."""
@@ -181,23 +187,26 @@ class Store:
             if call is not None:
                 yield row, call
 
-    def load_call(self, row: dict[str, Any]) -> Call | None:
-        part = self.part("turns", row["call_id"], row.get("call_date"))
-        if row["status"] != "ok" or not part.exists():
+    def load_call(self, row: dict[str, Any] | CallRow) -> Call | None:
+        """The Call behind a `calls` row (a dict from `calls()` or a CallRow); None unless ok."""
+        r = row if isinstance(row, CallRow) else CallRow.from_record(row)
+        dated = isinstance(row, CallRow) or row.get("call_date")  # a bare dict: where it is stored
+        part = self.part("turns", r.call_id, r.call_date if dated else None)
+        if r.status != Status.OK or not part.exists():
             return None
         turns = pq.read_table(part).to_pylist()
         return Call(
-            row["call_id"],
-            row["duration_s"],
+            r.call_id,
+            r.duration_s or 0.0,
             tuple(
                 Turn(t["turn_id"], Role(t["role"]), t["start_s"], t["end_s"], t["text"],
                      tuple(Word(w["text"], w["start"], w["end"], w["probability"]) for w in t["words"]),
                      t.get("level_db"), t.get("language") or "", t.get("language_prob") or 0.0)
                 for t in sorted(turns, key=lambda t: (t["start_s"], t["turn_id"]))
             ),
-            row["source"],
+            r.source,
         )
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+__all__ = ["CALLS", "FINDINGS", "TABLES", "TURNS", "Store", "StoreError", "finding_rows", "turn_rows",
+           "write_atomic"]

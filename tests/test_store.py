@@ -1,15 +1,22 @@
-"""Parquet store: schemas, atomic parts, readable with pandas, turns round-trip for rescoring."""
+"""Parquet store: schemas, atomic parts, readable with pandas, turns round-trip for rescoring;
+opening a Store changes nothing, recovering one (the coordinator's job) cleans up a killed run."""
+
+import errno
+import os
 
 import pandas as pd
+import pyarrow.parquet as pq
+import pytest
 
 from pipeline.model import Finding
-from pipeline.store import Store, finding_rows
+from pipeline.rows import CallRow, Status
+from pipeline.store import Store, StoreError, finding_rows
 from pipeline.testing import call
 
 
-def row(cid, status="ok", **kw):
-    return {"call_id": cid, "source": f"{cid}.wav", "status": status, "error": "", "duration_s": 12.0,
-            "n_turns": 2, "n_findings": 1, "points": 1.0, "scorecard_version": "v1"} | kw
+def row(cid, status=Status.OK, **kw):
+    fields = {"duration_s": 12.0, "n_turns": 2, "n_findings": 1, "points": 1.0, "scorecard_version": "v1"}
+    return CallRow(cid, f"{cid}.wav", status=status, **(fields | kw))
 
 
 def finding(cid):
@@ -20,32 +27,48 @@ def finding(cid):
 def test_tables_read_with_pandas_and_turns_round_trip(tmp_path):
     store = Store(tmp_path)
     c = call("C 1.0 2.0 我的快递到哪了\nA 6.5 8.0 您好我帮您查一下", id="abc")
-    store.save_call(row("abc", duration_s=c.duration), c, [finding("abc")], "v1")
-    store.save_call(row("bad", status="error", error="bad.wav: 空文件（0 字节）", duration_s=None), None, [], "v1")
+    store.save_call(row("abc", duration_s=c.duration), c, [finding("abc")])
+    store.save_call(row("bad", status=Status.ERROR, error="bad.wav: 空文件（0 字节）", duration_s=None))
     calls = pd.read_parquet(tmp_path / "calls")
     assert sorted(calls["status"]) == ["error", "ok"]
     findings = pd.read_parquet(tmp_path / "findings")
     assert list(findings["rule_name"]) == ["silence_gap"] and findings["scorecard_version"][0] == "v1"
     turns = pd.read_parquet(tmp_path / "turns")
     assert list(turns["role"]) == ["customer", "agent"]
-    ((stored_row, again),) = list(store.load_calls())
+    ((stored_row, again),) = list(Store(tmp_path).load_calls())
     assert again == c and stored_row["call_id"] == "abc"
+    # typed rows read back equal to what was written
+    assert {r.call_id: r for r in Store(tmp_path).rows()}["abc"] == row("abc", duration_s=c.duration)
 
 
-def test_no_temporary_files_are_left_and_stale_ones_are_cleaned(tmp_path):
+def test_opening_a_store_never_deletes_a_part_in_flight(tmp_path):
+    """A late-starting worker opens the store while another worker is writing a part."""
+    Store(tmp_path).save_call(row("abc"), call("A 1 2 您好", id="abc"), [])
+    in_flight = tmp_path / "turns" / "call_date=unknown" / ".xyz.123.tmp"
+    in_flight.write_bytes(b"half a file")
+    late = Store(tmp_path)
+    late.save_call(row("def"), call("A 1 2 您好", id="def"), [])
+    assert late.calls() and in_flight.exists()
+
+
+def test_recover_removes_temporary_parts_and_uncommitted_calls(tmp_path):
     store = Store(tmp_path)
-    store.save_call(row("abc"), call("A 1 2 您好", id="abc"), [], "v1")
+    store.save_call(row("abc"), call("A 1 2 您好", id="abc"), [])
     (tmp_path / "calls" / "call_date=unknown" / ".abc.123.tmp").write_bytes(b"half a file")
-    Store(tmp_path)
+    # a call killed between its turns and its `calls` row: turns without the commit mark
+    store.write("turns", "zzz", [], "unknown")
+    removed = Store(tmp_path).recover()
+    assert len(removed) == 2
     assert not list(tmp_path.glob("*/*/.*"))
+    assert not (tmp_path / "turns" / "call_date=unknown" / "zzz.parquet").exists()
     assert len(pd.read_parquet(tmp_path / "calls")) == 1
 
 
 def test_rewriting_a_call_replaces_its_rows(tmp_path):
     store = Store(tmp_path)
     c = call("A 1 2 您好", id="abc")
-    store.save_call(row("abc"), c, [finding("abc")], "v1")
-    store.save_call(row("abc", n_findings=0), c, [], "v2")
+    store.save_call(row("abc"), c, [finding("abc")])
+    store.save_call(row("abc", n_findings=0), c, [])
     assert len(pd.read_parquet(tmp_path / "calls")) == 1
     assert len(pd.read_parquet(tmp_path / "findings")) == 0
 
@@ -61,8 +84,9 @@ def test_finding_rows_carry_every_column():
 def test_calls_are_partitioned_by_date_and_move_when_their_date_changes(tmp_path):
     store = Store(tmp_path)
     c = call("A 1 2 您好", id="abc")
-    store.save_call(row("abc", duration_s=c.duration), c, [finding("abc")], "v1", "unknown")
-    store.save_call(row("abc", duration_s=c.duration), c, [finding("abc")], "v1", "2026-11-21")
+    store.save_call(row("abc", duration_s=c.duration), c, [finding("abc")])
+    store.save_call(row("abc", duration_s=c.duration, call_date="2026-11-21"), c, [finding("abc")],
+                    moved_from="unknown")
     calls = pd.read_parquet(tmp_path / "calls")
     assert list(calls["call_date"].astype(str)) == ["2026-11-21"]
     assert len(pd.read_parquet(tmp_path / "findings")) == 1
@@ -71,7 +95,34 @@ def test_calls_are_partitioned_by_date_and_move_when_their_date_changes(tmp_path
     old = tmp_path / "calls" / "call_date=2026-11-20" / "abc.parquet"
     old.parent.mkdir()
     old.write_bytes((tmp_path / "calls" / "call_date=2026-11-21" / "abc.parquet").read_bytes())
-    import os
     os.utime(old, (1, 1))
     assert [r["call_date"] for r in Store(tmp_path).calls()] == ["2026-11-21"]
+    assert old.exists()  # reading changes nothing
+    Store(tmp_path).recover()
     assert not old.exists()
+
+
+def test_parts_without_newer_columns_still_read(tmp_path):
+    """Parts written before `duplicate_of` existed read back with it empty."""
+    store = Store(tmp_path)
+    store.save_call(row("abc"), call("A 1 2 您好", id="abc"), [])
+    part = tmp_path / "calls" / "call_date=unknown" / "abc.parquet"
+    pq.write_table(pq.read_table(part).drop_columns(["duplicate_of"]), part)
+    (r,) = Store(tmp_path).rows()
+    assert r.call_id == "abc" and r.duplicate_of == ""
+
+
+@pytest.mark.parametrize("code, reason", [(errno.ENOSPC, "磁盘已满"), (errno.EROFS, "文件系统只读")])
+def test_a_failed_write_names_the_path_and_leaves_no_partial_part(tmp_path, monkeypatch, code, reason):
+    real = pq.write_table
+
+    def half_then_fail(table, where, **kw):
+        real(table.slice(0, 0), where, **kw)  # some bytes reach the disk, then it is full
+        raise OSError(code, os.strerror(code), where)
+
+    store = Store(tmp_path)
+    monkeypatch.setattr(pq, "write_table", half_then_fail)
+    with pytest.raises(StoreError) as e:
+        store.save_call(row("abc"), call("A 1 2 您好", id="abc"), [])
+    assert "abc.parquet" in str(e.value) and reason in str(e.value)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # nothing half-written, visible or not

@@ -1,0 +1,135 @@
+"""One call, start to finish: what a worker process (or Ray actor) does, and all it writes.
+
+A worker computes and writes its own call's parts, nothing else: it never cleans up the store,
+never touches another call, never writes the manifest (the coordinator does all that). A bad file
+becomes an error row naming it; only an output that cannot be written (disk full, read-only)
+raises, as store.StoreError, and stops the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import os
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline import __version__, metadata, pii, rows, scorecard
+from pipeline.config import RunConfig
+from pipeline.errors import AudioError, CallqaError
+from pipeline.ingest import build_call
+from pipeline.model import Call, Finding
+from pipeline.rows import CallRow
+from pipeline.store import Store, StoreError
+
+log = logging.getLogger("callqa")
+
+
+@dataclass
+class Engine:
+    """What one worker loads once: settings, scorecard and (lazily) the Whisper model."""
+
+    cfg: RunConfig
+    card: scorecard.Scorecard
+    _transcriber: Any = field(default=None, repr=False)
+
+    def transcriber(self):
+        if self._transcriber is None:
+            from pipeline.asr import Transcriber
+
+            self._transcriber = Transcriber(self.cfg.asr)
+        return self._transcriber
+
+    @functools.cached_property
+    def config_hash(self) -> str:
+        return self.cfg.fingerprint()
+
+    @property
+    def stamp(self) -> rows.Stamp:
+        return rows.Stamp(self.cfg.asr.model, self.config_hash, self.card.version, __version__)
+
+    def for_workers(self, workers: int) -> Engine:
+        """A copy to ship to worker processes: no model yet, CPU threads shared out between them."""
+        asr_opts = self.cfg.asr
+        if asr_opts.device == "cpu" and asr_opts.cpu_threads == 0:
+            threads = max(1, (os.cpu_count() or 1) // workers)
+            asr_opts = dataclasses.replace(asr_opts, cpu_threads=threads)
+        return Engine(dataclasses.replace(self.cfg, asr=asr_opts), self.card)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One file to process, as the coordinator planned it."""
+
+    path: Path
+    rel: str  # path relative to the input folder: the row's `source`
+    call_id: str  # content hash (a path hash when the file could not be read)
+    stored_date: str | None = None  # where an earlier attempt's parts are, to move them
+
+
+def new_row(call_id: str, rel: str, engine: Engine) -> CallRow:
+    return rows.new(call_id, rel, metadata.from_path(rel, engine.cfg.metadata), engine.stamp)
+
+
+def process(job: Job, engine: Engine, store: Store) -> CallRow:
+    """Process one recording end to end and store it; never raises for a bad file."""
+    timings: dict[str, float] = {}
+    row = new_row(job.call_id, job.rel, engine)
+    try:
+        if not os.path.lexists(job.path):
+            raise AudioError(job.rel, "文件已不存在（运行中被移走或删除）")
+        call, facts = build_call(job.path, job.call_id, job.rel, engine.cfg, engine.transcriber,
+                                 timings.__setitem__)
+        if engine.cfg.mask_pii:  # before the rules, so a rescore of the stored turns sees the same text
+            call = pii.mask_call(call)
+        row = dataclasses.replace(row, **dataclasses.asdict(facts))
+        findings, failures = score(call, engine, timings)
+        row = rows.scored(row, call, findings, failures, timings)
+        store.save_call(row, call, findings, moved_from=job.stored_date)
+        return row
+    except StoreError:  # the output is unusable: no row could be written either
+        raise
+    except AudioError as e:
+        row = rows.failed(row, f"{job.rel}: {e.reason}", timings)
+    except (CallqaError, MemoryError, RuntimeError, ValueError, OSError) as e:
+        log.error("%s: %s\n%s", job.rel, e, traceback.format_exc())
+        row = rows.failed(row, f"{job.rel}: 处理失败（{type(e).__name__}: {e}）", timings)
+    store.save_call(row, moved_from=job.stored_date)
+    return row
+
+
+def score(call: Call, engine: Engine, timings: dict[str, float]) -> tuple[list[Finding], list]:
+    t0 = time.perf_counter()
+    findings, failures = scorecard.evaluate(call, engine.card)
+    timings["rules"] = time.perf_counter() - t0
+    for f in failures:
+        log.error("%s: rule %s (%s) failed: %s", call.source, f.rule, f.item, f.error)
+    return findings, failures
+
+
+def rescore_call(row: CallRow | Mapping[str, Any], call: Call, engine: Engine, store: Store,
+                 source: str | None = None) -> CallRow:
+    """Re-run the rules on one stored call (no audio, no ASR) and save its findings and row.
+
+    `row` is a `calls` row as `Store.calls()` returns it (or a CallRow), `call` what
+    `Store.load_call(row)` rebuilt. Only that call's parts are rewritten, each atomically.
+    `source`: the file's new path when it was renamed (its metadata and date follow the name).
+    """
+    old = row if isinstance(row, CallRow) else CallRow.from_record(row)
+    new = dataclasses.replace(old, scorecard_version=engine.card.version, callqa_version=__version__,
+                              processed_at=rows.now())
+    if source is not None and source != old.source:
+        fresh = new_row(old.call_id, source, engine)
+        new = dataclasses.replace(new, source=source, agent_id=fresh.agent_id, call_time=fresh.call_time,
+                                  direction=fresh.direction, caller=fresh.caller, call_date=fresh.call_date)
+        call = dataclasses.replace(call, source=source)
+    timings: dict[str, float] = {}
+    findings, failures = score(call, engine, timings)
+    new = rows.scored(new, call, findings, failures)
+    store.save_call(new, call, findings, moved_from=old.call_date)
+    return new
