@@ -1,0 +1,42 @@
+"""Swap agent and customer for a call whose channels were wired the other way round.
+
+The stored turns are rebuilt with roles exchanged and re-scored with the scorecard; turns,
+findings and the calls row are rewritten through the Store (calls row last, as the batch does).
+Decisions are not touched: findings that change show as "needs re-review".
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from pipeline import rows
+from pipeline.model import Call, Role
+from pipeline.scorecard import Scorecard, evaluate
+from pipeline.store import Store
+
+_OTHER = {Role.AGENT: Role.CUSTOMER, Role.CUSTOMER: Role.AGENT}
+
+
+def swapped(call: Call) -> Call:
+    """The same call with agent and customer exchanged (turn ids and times unchanged)."""
+    return replace(call, turns=tuple(replace(t, role=_OTHER[t.role]) for t in call.turns))
+
+
+def swap_call(out: Path, call_id: str, call_date: str, card: Scorecard) -> int:
+    """Swap and re-score one stored call; returns its new number of findings."""
+    store = Store(out)
+    part = store.part("calls", call_id, call_date)  # one part, not a scan of every call
+    row = rows.CallRow.from_record(pq.read_table(part).to_pylist()[0] | {"call_date": call_date}) \
+        if part.exists() else None
+    call = store.load_call(row) if row else None
+    if row is None or call is None:
+        raise LookupError(f"通话 {call_id} 不在结果文件夹中，或没有转写")
+    call = swapped(call)
+    findings, failures = evaluate(call, card)
+    new = replace(rows.scored(row, call, findings, failures), scorecard_version=card.version,
+                  processed_at=rows.now())
+    store.save_call(new, call, findings)
+    return len(findings)

@@ -1,0 +1,121 @@
+"""What the call page draws: the SVG timeline and the transcript with evidence highlighted.
+
+Pure functions from turns and findings to markup. Every piece of text that came from audio,
+lexicons or people goes through `escape` here, so a transcript saying `<script>` stays text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup, escape
+
+SILENCE_S = 3.0  # seed 004 §2.3: "3秒钟是极限" — longer gaps are drawn as silence
+HOLD_RULE = "T003"  # hold_etiquette: its evidence spans are drawn as holds
+LANES = (("agent", "坐席"), ("customer", "客户"), ("silence", "静默/候线"), ("finding", "建议扣分"))
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One transcript line: a turn and the findings whose evidence falls on it."""
+
+    turn_id: int
+    role: str
+    start_s: float
+    end_s: float
+    html: Markup
+    finding_ids: tuple[str, ...]
+
+
+def clock(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    m, s = divmod(max(seconds, 0.0), 60)
+    return f"{int(m):02d}:{s:04.1f}"
+
+
+def silences(turns: list[dict[str, Any]], duration: float, min_s: float = SILENCE_S) -> list[tuple[float, float]]:
+    """Stretches where neither party speaks for longer than min_s."""
+    out, last = [], 0.0
+    for t in sorted(turns, key=lambda t: t["start_s"]):
+        if t["start_s"] - last > min_s:
+            out.append((last, t["start_s"]))
+        last = max(last, t["end_s"])
+    if duration - last > min_s:
+        out.append((last, duration))
+    return out
+
+
+def timeline(turns: list[dict[str, Any]], findings: list[dict[str, Any]], duration: float,
+             width: int = 1000) -> Markup:
+    """Both parties' turns, silences, holds and findings on one time axis; clickable (data-start)."""
+    duration = max(duration, max((t["end_s"] for t in turns), default=0.0), 1.0)
+    label_w, lane_h = 70, 22
+    scale = (width - label_w - 10) / duration
+
+    def x(t: float) -> float:
+        return round(label_w + t * scale, 1)
+
+    def rect(lane: int, s: float, e: float, cls: str, title: str, extra: str = "") -> str:
+        return (f'<rect class="{cls}" x="{x(s)}" y="{lane * lane_h + 4}" width="{max(x(e) - x(s), 2):.1f}" '
+                f'height="{lane_h - 8}" data-start="{s:.2f}"{extra}><title>{escape(title)}</title></rect>')
+
+    parts = []
+    for i, (_, label) in enumerate(LANES):
+        parts.append(f'<text class="lane" x="4" y="{i * lane_h + 15}">{label}</text>')
+    for t in turns:
+        lane = 0 if t["role"] == "agent" else 1
+        parts.append(rect(lane, t["start_s"], t["end_s"], f"turn {t['role']}",
+                          f"{clock(t['start_s'])} {t['text'][:60]}"))
+    for s, e in silences(turns, duration):
+        parts.append(rect(2, s, e, "silence", f"静默 {e - s:.1f} 秒（{clock(s)}）"))
+    for f in findings:
+        cls = "hold" if f["rule"] == HOLD_RULE else "finding"
+        lane = 2 if cls == "hold" else 3
+        parts.append(rect(lane, f["start_s"], max(f["end_s"], f["start_s"] + 0.3), cls,
+                          f"{clock(f['start_s'])} {f['message']}", f' data-finding="{escape(f["id"])}"'))
+    step = _tick_step(duration)
+    for k in range(0, int(duration // step) + 1):
+        t = k * step
+        parts.append(f'<text class="tick" x="{x(t)}" y="{len(LANES) * lane_h + 12}">{clock(t)[:-2]}</text>')
+    height = len(LANES) * lane_h + 16
+    body = "".join(parts)
+    return Markup(f'<svg class="timeline" viewBox="0 0 {width} {height}" role="img" '
+                  f'aria-label="通话时间轴">{body}<line id="playhead" x1="{label_w}" x2="{label_w}" '
+                  f'y1="0" y2="{height - 14}" data-x0="{label_w}" data-scale="{scale:.5f}"/></svg>')
+
+
+def _tick_step(duration: float) -> int:
+    for step in (5, 10, 15, 30, 60, 120, 300, 600):
+        if duration / step <= 12:
+            return step
+    return 1200
+
+
+def transcript(turns: list[dict[str, Any]], findings: list[dict[str, Any]]) -> list[Line]:
+    """Turns in time order; a finding's quote is marked where it occurs in a turn its span touches,
+    and a finding without a quote marks the lines it overlaps."""
+    lines = []
+    for t in sorted(turns, key=lambda t: (t["start_s"], t["turn_id"])):
+        hits = [f for f in findings if f["start_s"] <= t["end_s"] + 0.05 and f["end_s"] >= t["start_s"] - 0.05
+                and (not f["role"] or f["role"] == t["role"] or not f["quote"])]
+        marks = []
+        for f in hits:
+            if f["quote"] and (i := t["text"].find(f["quote"])) >= 0:
+                marks.append((i, i + len(f["quote"]), f["id"]))
+        lines.append(Line(t["turn_id"], t["role"], t["start_s"], t["end_s"], _marked(t["text"], marks),
+                          tuple(f["id"] for f in hits)))
+    return lines
+
+
+def _marked(text: str, marks: list[tuple[int, int, str]]) -> Markup:
+    out, pos = [], 0
+    for s, e, fid in sorted(marks):
+        if s < pos:  # overlapping quotes: the first one wins, the text is shown once
+            continue
+        out.append(escape(text[pos:s]))
+        out.append(Markup('<mark data-finding="{}">{}</mark>').format(fid, text[s:e]))
+        pos = e
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)

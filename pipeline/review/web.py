@@ -1,0 +1,108 @@
+"""What every handler shares: the app's state, who is asking, CSRF, templates and headers."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from pipeline.review import auth, index
+from pipeline.review.score import Caps
+from pipeline.review.view import clock
+from pipeline.scorecard import Scorecard
+
+HERE = Path(__file__).parent
+# Autoescape everything: transcripts, quotes, comments and names are untrusted text.
+ENV = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
+                  trim_blocks=True, lstrip_blocks=True)
+ENV.filters["clock"] = clock
+ENV.filters["pts"] = lambda v: "" if v is None else f"{v:g}"
+
+# Nothing but our own files may run or load: an escaped-but-still-injected tag would be inert too.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+@dataclass
+class State:
+    out: Path
+    conn: sqlite3.Connection
+    card: Scorecard
+    caps: Caps
+    audio_root: Path | None
+    limiter: auth.LoginLimiter = field(default_factory=auth.LoginLimiter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    refreshed: float = 0.0
+
+    def refresh(self, every_s: float = 2.0) -> None:
+        """Pick up calls the batch wrote since the last look (cheap: lists date folders only)."""
+        with self.lock:
+            if time.monotonic() - self.refreshed >= every_s:
+                index.refresh(self.conn, self.out)
+                self.refreshed = time.monotonic()
+
+
+def state(request: Request) -> State:
+    return request.app.state.review
+
+
+def current_user(request: Request) -> auth.User | None:
+    name = request.session.get("user")
+    return auth.get_user(state(request).conn, name) if isinstance(name, str) else None
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+async def checked_form(request: Request) -> dict[str, str] | None:
+    """The POSTed form, or None when its CSRF token (field `csrf` or header X-CSRF-Token) is wrong."""
+    form = await request.form()
+    sent = request.headers.get("x-csrf-token") or form.get("csrf") or ""
+    expected = request.session.get("csrf")
+    if not isinstance(expected, str) or not isinstance(sent, str) or not secrets.compare_digest(sent, expected):
+        return None
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    user = current_user(request)
+    html = ENV.get_template(template).render(request=request, user=user, csrf=csrf_token(request), **ctx)
+    return secure(HTMLResponse(html, status_code=status))
+
+
+def fragment(name: str, **ctx: Any) -> str:
+    return ENV.get_template(name).render(**ctx)
+
+
+def secure(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def to_login(request: Request) -> Response:
+    if wants_json(request) or request.method != "GET":
+        return JSONResponse({"error": "请先登录"}, status_code=401)
+    return RedirectResponse("/login", status_code=303)
+
+
+def refused(message: str = "请求无效（安全校验失败），请刷新页面后重试", status: int = 403) -> Response:
+    return secure(JSONResponse({"error": message}, status_code=status))
