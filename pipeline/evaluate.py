@@ -3,6 +3,11 @@
 A labels file (`<name>.labels.yaml`, see data/sample_calls/README.md) lists the truth turns of a call
 and the findings it must produce. A finding matches a label of the same rule_name when their spans
 overlap, give or take `tolerance_s`; each label matches at most one finding.
+
+It also measures speech the ASR lost: VAD turns that came back with no text ("empty turns"). Per
+call and party, `Lost` holds the share of the truth characters spoken inside empty turns (and not
+inside any turn with text) and the share of VAD speech seconds in empty turns; the worst call is
+what the acceptance bound (≤ 5 % of any party's characters) is checked against.
 """
 
 from __future__ import annotations
@@ -40,6 +45,29 @@ class Counts:
 
 
 @dataclass
+class Lost:
+    """What one party of one call lost to empty turns."""
+
+    chars: float = 0.0  # truth characters spoken inside empty turns only
+    total_chars: int = 0
+    empty_s: float = 0.0  # VAD speech seconds in turns with no text
+    speech_s: float = 0.0
+    empty_turns: int = 0
+    turns: int = 0
+
+    @property
+    def char_share(self) -> float:
+        return self.chars / self.total_chars if self.total_chars else 0.0
+
+    @property
+    def speech_share(self) -> float:
+        return self.empty_s / self.speech_s if self.speech_s else 0.0
+
+
+LOST_BOUND = 0.05  # issue #15: no call loses more than 5 % of a party's characters to empty turns
+
+
+@dataclass
 class Report:
     rules: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
     misses: list[str] = field(default_factory=list)  # human-readable FN/FP lines
@@ -48,6 +76,11 @@ class Report:
     cer: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
     calls: int = 0
     missing: list[str] = field(default_factory=list)
+    lost: dict[tuple[str, str], Lost] = field(default_factory=dict)  # (source, role) → Lost
+
+    def worst_lost(self, role: str) -> tuple[str, Lost] | None:
+        rows = [(src, x) for (src, r), x in self.lost.items() if r == role]
+        return max(rows, key=lambda sx: (sx[1].char_share, sx[1].speech_share), default=None)
 
     def cer_of(self, role: str) -> float:
         errs = self.cer.get(role, [])
@@ -71,6 +104,46 @@ def char_errors(ref: list[str], hyp: list[str]) -> tuple[int, int]:
 
     r, h = "".join(map(_chars, ref)), "".join(map(_chars, hyp))
     return Levenshtein.distance(r, h), len(r)
+
+
+def _covered(a: float, b: float, spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Parts of [a, b) inside the union of `spans`."""
+    out = []
+    for s, e in sorted(spans):
+        s, e = max(s, a), min(e, b)
+        if e <= s:
+            continue
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+def _minus(parts: list[tuple[float, float]], holes: list[tuple[float, float]]) -> float:
+    """Seconds of `parts` (disjoint) outside `holes`."""
+    total = 0.0
+    for a, b in parts:
+        total += (b - a) - sum(e - s for s, e in _covered(a, b, holes))
+    return total
+
+
+def lost_to_empty_turns(truth: list[dict[str, Any]], hyp: list[tuple[float, float, str]]) -> Lost:
+    """One party's loss: `truth` turns ({start, end, text}) against hypothesis turns
+    (start, end, text). A truth turn's characters count as lost in proportion to the part of
+    it that lies in empty hypothesis turns and in no hypothesis turn with text."""
+    empty = [(s, e) for s, e, t in hyp if not _chars(t or "")]
+    heard = [(s, e) for s, e, t in hyp if _chars(t or "")]
+    lost = Lost(empty_s=sum(e - s for s, e in empty), speech_s=sum(e - s for s, e, _ in hyp),
+                empty_turns=len(empty), turns=len(hyp))
+    for t in truth:
+        n = len(_chars(t["text"]))
+        lost.total_chars += n
+        length = t["end"] - t["start"]
+        if n and length > 0:
+            gone = _minus(_covered(t["start"], t["end"], empty), heard)
+            lost.chars += n * gone / length
+    return lost
 
 
 def evaluate(labels_dir: Path, out: Path, tolerance_s: float = 1.0) -> Report:
@@ -116,6 +189,8 @@ def evaluate(labels_dir: Path, out: Path, tolerance_s: float = 1.0) -> Report:
                 if h is not None and ov > 0:
                     report.start_errors.append(abs(h.start_s - t["start"]))
                     report.end_errors.append(abs(h.end_s - t["end"]))
+            spans = list(zip(mine["start_s"], mine["end_s"], mine["text"])) if len(mine) else []
+            report.lost[(source, role)] = lost_to_empty_turns(truth_turns, spans)
             errors = char_errors([t["text"] for t in truth_turns], list(mine["text"]) if len(mine) else [])
             if errors[1]:
                 report.cer[role].append(errors)
@@ -138,6 +213,21 @@ def format_report(r: Report) -> str:
                       f"结束 {statistics.median(r.end_errors):.2f} 秒（{len(r.start_errors)} 个话轮）"]
     if r.cer:
         lines.append("字错率 CER：" + "，".join(f"{role} {r.cer_of(role):.1%}" for role in sorted(r.cer)))
+    if r.lost:
+        lines += ["", "空话轮（VAD 有语音、ASR 无文字）丢失：字符占比 / 语音时长占比（每通每方）"]
+        lines.append(f"{'call':<34}{'agent 字':>10}{'agent 秒':>10}{'customer 字':>12}{'customer 秒':>12}")
+        for src in sorted({s for s, _ in r.lost}):
+            a, c = r.lost.get((src, "agent"), Lost()), r.lost.get((src, "customer"), Lost())
+            lines.append(f"{src:<34}{a.char_share:>10.1%}{a.speech_share:>10.1%}"
+                         f"{c.char_share:>12.1%}{c.speech_share:>12.1%}")
+        for role in ("agent", "customer"):
+            worst = r.worst_lost(role)
+            if worst:
+                src, x = worst
+                over = sorted(s for (s, rr), v in r.lost.items() if rr == role and v.char_share > LOST_BOUND)
+                lines.append(f"{role} 最多丢失：{x.char_share:.1%} 字符、{x.speech_share:.1%} 语音"
+                             f"（{src}，空话轮 {x.empty_turns}/{x.turns}）；超过 {LOST_BOUND:.0%} 的通话："
+                             + ("，".join(over) if over else "无"))
     if r.missing:
         lines += ["", "未处理或处理失败的已标注通话：" + "，".join(r.missing)]
     if r.misses:

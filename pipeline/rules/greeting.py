@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pipeline.lexicon import Lexicon
 from pipeline.model import Call, Evidence, Role, Seconds
 from pipeline.rules.registry import lexicon_file, rule
-from pipeline.rules.spans import find, turn_confidence
+from pipeline.rules.spans import find, is_empty, lost, turn_confidence
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,9 @@ class Params:
     phrases: Lexicon = lexicon_file("greetings")  # DOMAIN.md §3.3; seed 003 "您好,很高兴为您服务…"
     opening_turns: int = 2  # DOMAIN.md §3.3: "first agent utterance, or first 2 … within 15 s"
     window_s: Seconds = 15.0  # DOMAIN.md §3.3, counted from the agent's first turn
+    # Issue #15: the ASR returned nothing for a greeting turn. An empty turn this long may hold
+    # a greeting (您好 takes ~0.5 s); shorter empty turns are clicks and breaths, not turns.
+    lost_turn_s: Seconds = 0.5
 
 
 @rule("S001", "greeting", Params)
@@ -28,8 +31,12 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     Why: seed 000 (问候语\\结束语): "客服代表没有说问候语或没按要求说问候语"; seed 002:
     "电话接通没有主动的向机主问好", "开头语结束语(3分)适时、完整、全面"; seed 003's model
     opening "您好,很高兴为您服务,请问有什么可以帮到您?".
-    Not flagged: a call where the agent never speaks (T001 no_answer covers it); a greeting that
-    comes later than the opening window is still a miss; how fast it was said is V001's business.
+    Empty agent turns (VAD speech, no ASR text) shorter than `lost_turn_s` are noise and don't
+    count as opening turns; when an opening turn of `lost_turn_s` or more came back empty, the
+    greeting may be in it, so nothing is flagged: absence is only concluded from heard speech.
+    Not flagged: a call where the agent never speaks (T001 no_answer covers it); an opening the
+    ASR lost; a greeting that comes later than the opening window is still a miss; how fast it
+    was said is V001's business.
 
     Bad:
         C 0.5 1.0 喂
@@ -40,12 +47,12 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
         A 1.5 4.0 您好，很高兴为您服务
         C 4.5 6.0 我想查一下话费
     """
-    agent = call.by(Role.AGENT)
+    agent = [t for t in call.by(Role.AGENT) if not is_empty(t) or lost(t, p.lost_turn_s)]
     if not agent:
         return
     first = agent[0]
     opening = [t for t in agent[: p.opening_turns] if t.start <= first.start + p.window_s]
-    if any(find(p.phrases, t) for t in opening):
+    if any(find(p.phrases, t) for t in opening) or any(is_empty(t) for t in opening):
         return
     yield Evidence(
         first.start,

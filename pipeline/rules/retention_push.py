@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pipeline.lexicon import Lexicon
-from pipeline.model import Call, Evidence, Role
+from pipeline.model import Call, Evidence, Role, Seconds, Turn
 from pipeline.rules.registry import lexicon_file, rule
-from pipeline.rules.spans import find, turn_confidence
+from pipeline.rules.spans import asks, find, is_empty, is_question, turn_confidence
 from pipeline.text import han_count
 
 
@@ -17,18 +18,71 @@ class Params:
     max_pushes: int = 2  # seed 000: "挽留是一次起、二次止,第三次挽留将视为强制性销售"
     refusals: Lexicon = lexicon_file("refusals")  # customer: 不需要, 没兴趣 … (DOMAIN.md §3.8)
     retention: Lexicon = lexicon_file("retention")  # agent: 您再考虑一下, 首月免费 … (§3.7)
+    selling: Lexicon = lexicon_file("selling")  # agent sales cues: 优惠, 划算, 要不, 套餐 … (§3.7)
     acceptance: Lexicon = lexicon_file("acceptance")  # customer: 那就办吧 … ends the episode
+    closings: Lexicon = lexicon_file("closings")  # agent: 不打扰您了, 再见: letting the customer go
+    letting_go: Lexicon = lexicon_file("letting_go")  # agent: 没关系, 以后有需要 … (DOMAIN §3.7)
+    min_selling: int = 2  # cue score of a push: one strong cue (优惠) or two weak ones (套餐, 元)
     backchannel_chars: int = 2  # a customer 嗯/好/对 (≤ 2 字, no refusal) doesn't split a push
+    backchannel_s: Seconds = 1.2  # … and is short: a longer turn the ASR left empty is a reply
+
+
+# Refusal by shape, whatever the words: a negation before a verb of wanting, needing or doing
+# (不想要, 不打算换, 别给我办, 没这个必要), in a clause that is not itself a question.
+_REFUSE = re.compile(r"(不|别)(太|怎么|再|用|想|打算)?(需要|要|用|想|办|考虑|感兴趣|必要|换|开通|"
+                     r"升级|买|订|加|打算|参加|试|给我)|没(啥|什么|这个|那个)?(兴趣|必要|需要|打算)")
+_NOT_REFUSE = ("不要紧", "不用谢", "不用担心", "不想说")
+
+
+def refuses(p: Params, turn: Turn) -> bool:
+    """A customer turn that turns the offer down: a `refusals` phrase, or the refusal shape."""
+    if find(p.refusals, turn):
+        return True
+    for clause in re.split(r"[。！？!?，,；;]+", turn.text.replace("您", "你")):
+        if clause and not is_question(clause) and not any(x in clause for x in _NOT_REFUSE):
+            if _REFUSE.search(clause):
+                return True
+    return False
+
+
+def selling(p: Params, turn: Turn) -> int:
+    """How much an agent turn sells: 2 per `retention` phrase or strong cue, 1 per weak cue."""
+    strong = 2 * len(find(p.retention, turn))
+    return strong + sum(2 if h.entry.kind == "strong" else 1 for h in find(p.selling, turn))
+
+
+_CONTRAST = ("不过", "但是", "可是", "其实")
+
+
+def pushes(p: Params, turn: Turn) -> bool:
+    """An agent turn that goes on selling: a `retention` phrase, or sales cues worth
+    `min_selling` in a turn that neither closes (好的，不打扰您了，再见) nor lets the customer go
+    (没关系，以后有需要…) without a 不过/但是 that turns it back to the offer."""
+    if find(p.retention, turn):
+        return True
+    if selling(p, turn) < p.min_selling:
+        return False
+    let_go = find(p.closings, turn) or find(p.letting_go, turn)
+    return not let_go or any(w in turn.text for w in _CONTRAST)
 
 
 @rule("S003", "retention_push", Params)
 def check(call: Call, p: Params) -> Iterator[Evidence]:
     """After the customer refuses, the agent pushes the offer a third time: 强制性销售.
 
-    What it flags: from the customer's first refusal (`refusals`), each agent turn with a
-    `retention` hit is a push; agent turns with only backchannels (≤ `backchannel_chars` 字, no
-    refusal) from the customer between them are one push. Push number `max_pushes` + 1 is
-    flagged, on that turn, once per episode; a customer `acceptance` (那就办吧) ends the episode.
+    What it flags: from the customer's first refusal, each agent turn that keeps selling is a
+    push, and push number `max_pushes` + 1 is flagged, on that turn, once per episode. A push is
+    described by structure first: a refusal followed by more selling, whatever its words.
+    Refusal: a `refusals` phrase, or a negation before a verb of wanting or doing (不想要,
+    不打算换, 没必要) in a clause that is no question. Selling: a `retention` phrase, or sales
+    cues (`selling`: offer, benefit, urgency, persuasion, asking for a yes again — 优惠, 划算,
+    机会难得, 要不, 您看怎么样 — score 2; product and price talk — 套餐, 每月, 元 — score 1) worth
+    `min_selling`, in a turn that neither closes (不打扰您了，再见) nor lets the customer go
+    (`letting_go`: 没关系，以后有需要…) unless a 不过/但是 turns it back. A refusal right after agent
+    turns without a single sales cue (还有其他问题吗 → 没有了不用了) starts no episode.
+    Agent turns with only backchannels from the customer between them (≤ `backchannel_chars` 字
+    and shorter than `backchannel_s`, no refusal) are one push; an agent answer to a customer's
+    question (那多少钱？) is not a push; a customer `acceptance` (那就办吧) ends the episode.
     Why: seed 000 (业务质量): "营销过程中进行挽留是一次起、二次止,第三次挽留将视为强制性销售。"
     Not flagged: the first two pushes; offers before any refusal; pushes after the customer
     accepts; the customer's own use of offer words. Refusals count in customer turns only.
@@ -48,24 +102,29 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
         C 8.5 9.5 真的不用了
         A 10.0 12.0 好的，不打扰您了，再见
     """
-    refused, pushes, in_push = False, 0, False
+    refused, count, in_push, asked = False, 0, False, False
+    recent: list[Turn] = []  # the agent's last two heard turns: what a refusal answers
     for turn in call.turns:
         if turn.role is Role.CUSTOMER:
-            if refused and find(p.acceptance, turn):
+            short = han_count(turn.text) <= p.backchannel_chars and turn.duration < p.backchannel_s
+            if refuses(p, turn):  # before acceptance: 别给我办 is no 给我办
+                offered = not recent or any(selling(p, t) for t in recent)
+                if not refused and offered:  # a new episode; later refusals don't restart it
+                    refused, count = True, 0
+                asked = False
+            elif refused and find(p.acceptance, turn):
                 refused = False
-            elif find(p.refusals, turn):
-                if not refused:  # a new episode; later refusals in it don't restart the count
-                    refused, pushes = True, 0
-            elif han_count(turn.text) <= p.backchannel_chars:
+            elif short:
                 continue  # 嗯 / 好 / 对 while the agent talks: the same push goes on
+            else:
+                asked = asks(turn.text)
             in_push = False
-        elif refused and not in_push and find(p.retention, turn):
-            pushes, in_push = pushes + 1, True
-            if pushes == p.max_pushes + 1:  # once: the count only grows within an episode
-                yield Evidence(
-                    turn.start,
-                    turn.end,
-                    f"客户拒绝后第 {pushes} 次挽留，视为强制性销售",
-                    quote=turn.text,
-                    confidence=turn_confidence(turn),
-                )
+            continue
+        if not is_empty(turn):
+            recent = [*recent[-1:], turn]
+        if not refused or in_push or asked or not pushes(p, turn):
+            continue
+        count, in_push = count + 1, True
+        if count == p.max_pushes + 1:  # once: the count only grows within an episode
+            yield Evidence(turn.start, turn.end, f"客户拒绝后第 {count} 次挽留，视为强制性销售",
+                           quote=turn.text, confidence=turn_confidence(turn))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -56,6 +57,22 @@ def hits(lexicon: Lexicon, turns: tuple[Turn, ...]) -> Iterator[tuple[Turn, Hit]
     for t in turns:
         for h in find(lexicon, t):
             yield t, h
+
+
+def is_empty(turn: Turn) -> bool:
+    """The VAD heard speech, the ASR wrote nothing (or only punctuation)."""
+    return not key_of(turn.text).key
+
+
+def lost(turn: Turn, min_s: Seconds = 0.6) -> bool:
+    """An empty turn long enough to have held words: what was said there is unknown, so a rule
+    must not conclude that something (a greeting, a closing, an apology) was *not* said."""
+    return is_empty(turn) and turn.duration >= min_s
+
+
+def heard(turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
+    """The turns the ASR wrote something for."""
+    return tuple(t for t in turns if not is_empty(t))
 
 
 def turn_confidence(turn: Turn) -> float:
@@ -137,6 +154,30 @@ def is_question(text: str) -> bool:
     if t[-1] in "？?吗么":
         return True
     return t[-1] == "呢" and any(w in t for w in _QUESTION_WORDS)
+
+
+_OPEN_WORDS = ("什么时候", "什么时间", "怎么办", "怎么弄", "怎么处理", "怎么回事", "多少", "多久",
+               "多长时间", "哪里", "哪儿", "哪个", "哪天", "几点", "几天", "几号", "为什么", "能不能",
+               "可不可以", "是不是", "有没有", "会不会", "要不要", "行不行", "好不好", "对不对",
+               "怎么")
+_REQUESTS = ("帮我", "麻烦你", "请你", "我想问", "我还想", "能否", "能帮", "可以帮", "给我查",
+             "你再说", "再说一遍")
+
+
+def last_clause(text: str) -> str:
+    """The text after the last sentence or clause mark (Whisper often writes none at all)."""
+    parts = [x for x in re.split(r"[。！？!?，,；;]+", text) if x.strip()]
+    return parts[-1] if parts else ""
+
+
+def asks(text: str) -> bool:
+    """Whether a turn ends on an open question or a request, punctuated or not: `is_question`,
+    or its last clause has a question word (什么时候, 多少, 能不能 …) or asks for something
+    (帮我…, 麻烦你…). Without the ？ Whisper often leaves out, the words are what is left."""
+    if is_question(text):
+        return True
+    clause = last_clause(text).replace("您", "你")
+    return any(w in clause for w in _OPEN_WORDS + _REQUESTS)
 
 
 def only(lexicon: Lexicon, turn: Turn) -> bool:
