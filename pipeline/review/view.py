@@ -6,6 +6,7 @@ lexicons or people goes through `escape` here, so a transcript saying `<script>`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from markupsafe import Markup, escape
 
 SILENCE_S = 3.0  # seed 004 §2.3: "3秒钟是极限" — longer gaps are drawn as silence
 HOLD_RULE = "T003"  # hold_etiquette: its evidence spans are drawn as holds
+_NAMED = re.compile(r"「([^」]{1,40})」")
 LANES = (("agent", "坐席"), ("customer", "客户"), ("silence", "静默/候线"), ("finding", "建议扣分"))
 
 
@@ -102,11 +104,20 @@ def transcript(turns: list[dict[str, Any]], findings: list[dict[str, Any]]) -> l
                 and (not f["role"] or f["role"] == t["role"] or not f["quote"])]
         marks = []
         for f in hits:
-            if f["quote"] and (i := t["text"].find(f["quote"])) >= 0:
-                marks.append((i, i + len(f["quote"]), f["id"]))
+            for needle in _needles(f):
+                if (i := t["text"].find(needle)) >= 0:
+                    marks.append((i, i + len(needle), f["id"]))
+                    break
         lines.append(Line(t["turn_id"], t["role"], t["start_s"], t["end_s"], _marked(t["text"], marks),
                           tuple(f["id"] for f in hits)))
     return lines
+
+
+def _needles(f: dict[str, Any]) -> list[str]:
+    """What to mark, most precise first: a phrase the message names in 「」 (the lexicon hit),
+    then the quote (often the whole turn)."""
+    named = [m for m in _NAMED.findall(f["message"]) if m and m in f["quote"]]
+    return named + ([f["quote"]] if f["quote"] else [])
 
 
 def _marked(text: str, marks: list[tuple[int, int, str]]) -> Markup:

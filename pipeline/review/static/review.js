@@ -58,7 +58,8 @@
     ev.preventDefault();
     const keep = current;
     try {
-      const res = await fetch(form.action, {
+      // getAttribute: a field named "action" shadows form.action
+      const res = await fetch(form.getAttribute("action"), {
         method: "POST", body: new FormData(form), credentials: "same-origin",
         headers: { "Accept": "application/json", "X-CSRF-Token": form.elements.csrf.value },
       });
