@@ -58,8 +58,9 @@ def quiet_wav(path: Path, seconds: float, sr: int = 8000) -> Path:
 
 
 def make_out(out: Path, audio: Path | None = None, calls: list[tuple[str, str, str, str]] | None = None,
-             card: scorecard.Scorecard | None = None) -> list[str]:
-    """Write calls (name, turn spec, call_date, agent_id) into OUT; returns their call ids."""
+             card: scorecard.Scorecard | None = None, first: int = 0) -> list[str]:
+    """Write calls (name, turn spec, call_date, agent_id) into OUT; returns their call ids
+    (numbered from `first`, so a second batch into the same OUT adds calls)."""
     card = card or scorecard.load(SCORECARD)
     calls = calls or [("2026-11-21/A001_busy.wav", BUSY, "2026-11-21", "A001"),
                       ("2026-11-21/A002_calm.wav", CALM, "2026-11-21", "A002")]
@@ -67,8 +68,8 @@ def make_out(out: Path, audio: Path | None = None, calls: list[tuple[str, str, s
     store.recover()  # creates the table folders
     stamp = rows.Stamp("synthetic", "test", card.version, "test")
     ids = []
-    for i, (name, spec, date, agent) in enumerate(calls):
-        cid = f"{i:04d}" + "ab" * 8
+    for i, (name, spec, date, agent) in enumerate(calls, first):
+        cid = f"{i:06d}" + "ab" * 7
         c = make_call(spec, id=cid)
         c = type(c)(cid, c.duration, c.turns, name)
         findings, failures = scorecard.evaluate(c, card)
