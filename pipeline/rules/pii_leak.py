@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pipeline import pii
-from pipeline.model import Call, Evidence, Role
-from pipeline.rules.registry import rule
-from pipeline.rules.spans import text_span
+from pipeline.lexicon import Lexicon
+from pipeline.model import Call, Evidence, Role, Seconds, Turn
+from pipeline.rules.registry import lexicon_file, rule
+from pipeline.rules.spans import key_of, text_span
 
 _NAMES = {"mobile": "手机号", "id_card": "身份证号", "bank_card": "银行卡号", "landline": "固定电话"}
 
@@ -18,6 +20,11 @@ class Params:
     # seed 002 "泄露了客户的隐私"; landline is off: agents read out service numbers (010-…) too
     kinds: tuple[str, ...] = ("mobile", "id_card", "bank_card")
     confidence: float = 0.8  # the ASR mishears digits; the number may not be the customer's
+    cues: Lexicon = lexicon_file("pii_cues")  # 手机号, 身份证, 卡号 …: a number is being read out
+    min_cued_digits: int = 7  # after a cue: more than a 尾号 (4) or 后六位 (6) — issue #15
+    cue_window: int = 12  # characters from the cue's end to the first digit (…号码是多少，我核对一下是…)
+    join_gap_s: Seconds = 1.5  # a read-out paused between digit groups is split into VAD turns
+    lossy_confidence: float = 0.6  # how sure a cued, incomplete number is a full read-out
 
     def __post_init__(self) -> None:
         unknown = set(self.kinds) - set(pii.KINDS)
@@ -25,19 +32,84 @@ class Params:
             raise ValueError(f"unknown kinds {sorted(unknown)} (known: {', '.join(pii.KINDS)})")
 
 
+_RUN = re.compile(r"[0-9０-９零〇一二三四五六七八九幺两*＊](?:[\s,，、\-－—–.·]{0,3}"
+                  r"[0-9０-９零〇一二三四五六七八九幺两*＊])*(?:[\s\-]?[xX])?")
+_DIGIT = re.compile(r"[0-9０-９零〇一二三四五六七八九幺两*＊xX]")
+_FIRST = dict(zip("零〇一二三四五六七八九幺两０１２３４５６７８９", "001234567891201234567891"))
+_UNIT = re.compile(r"\s*[元块角毛分万亿千百个次年月日点秒岁天%％倍位]")
+_NOT_PERSONAL = re.compile(r"订单|单号|工号|编号|流水|金额|快递|运单|客服|热线|服务")
+_SERVICE = ("400", "800", "95", "96", "10", "12")  # hotlines: 400-…, 95588, 10086, 12345
+
+
+def _stretches(call: Call, gap: Seconds) -> Iterator[list[Turn]]:
+    """Runs of agent turns no more than `gap` apart with no customer words between them."""
+    group: list[Turn] = []
+    for t in call.turns:
+        if t.role is Role.CUSTOMER:
+            if key_of(t.text).key and group:
+                yield group
+                group = []
+        elif group and t.start - group[-1].end > gap:
+            yield group
+            group = [t]
+        else:
+            group.append(t)
+    if group:
+        yield group
+
+
+def _cued(p: Params, turns: list[Turn]) -> Iterator[tuple[Turn, int, int, str, int, Turn, int]]:
+    """(turn, start, end, kind, digits, last turn, end in it) of cued read-outs no whole-number
+    match covers; a read-out split over turns ends in a later turn than it starts."""
+    text, where = "", []  # the stretch as one text, and (offset, turn) of each turn in it
+    for t in turns:
+        where.append((len(text) + (1 if text else 0), t))
+        text = f"{text} {t.text}" if text else t.text
+    k = key_of(text)
+    cues = [(k.source_span(h.start, h.end)[1], h.entry.kind) for h in p.cues.find(k)]
+    for m in _RUN.finditer(text):
+        digits = _DIGIT.findall(m.group())
+        before = [(end, kind) for end, kind in cues if end <= m.start() <= end + p.cue_window]
+        if len(digits) < p.min_cued_digits or not before or _UNIT.match(text, m.end()):
+            continue
+        end, kind = before[-1]
+        first = "".join(_FIRST.get(c, c) for c in m.group() if _DIGIT.match(c))
+        if _NOT_PERSONAL.search(text[max(0, end - 8) : m.start()]) or first.startswith(_SERVICE):
+            continue
+        if kind == "phone":
+            kind = "mobile" if first.startswith("1") else "landline"
+        offset, turn = next((o, t) for o, t in reversed(where) if o <= m.start())
+        last_offset, last = next((o, t) for o, t in reversed(where) if o < m.end())
+        a, b = m.start() - offset, min(m.end() - offset, len(turn.text))
+        if any(s.start < b and a < s.end for s in pii.find(turn.text)):
+            continue  # a whole number: reported by the exact path
+        yield turn, a, b, kind, len(digits), last, m.end() - last_offset
+
+
+def _mask(text: str, a: int, b: int) -> str:
+    idx = [i for i in range(a, b) if _DIGIT.match(text[i])]
+    hide = set(idx[: max(len(idx) - 4, 0)])
+    return "".join("*" if i in hide else c for i, c in enumerate(text))
+
+
 @rule("W004", "pii_leak", Params)
 def check(call: Call, p: Params) -> Iterator[Evidence]:
     """The agent reads out a customer's full phone, ID card or bank card number.
 
-    What it flags: an agent turn with a whole number of a kind in `kinds` (see `pipeline.pii`:
-    mobile 11 digits 1[3-9]…, ID card 18 with a birth date or X, bank card 16-19; `landline` can
-    be added), in Arabic digits or Chinese numerals (一三八…, 幺), spaced or not, and also when the
-    stored transcript is already masked (138****5678 is still eleven digits read out). One
-    evidence per number; span: the words of its digits. The quote is masked (`pii.mask`): a
-    finding never holds the number itself.
+    What it flags: (a) an agent turn with a whole number of a kind in `kinds` (see
+    `pipeline.pii`: mobile 11 digits 1[3-9]…, ID card 18 with a birth date or X, bank card 16-19;
+    `landline` can be added), in Arabic digits or Chinese numerals (一三八…, 幺), spaced or not,
+    and also when the stored transcript is already masked (138****5678 is still eleven digits
+    read out); (b) a number plainly being read out that the ASR got only in part: a run of at
+    least `min_cued_digits` digits (Arabic and Chinese mixed, any separators: 1-305-728-6) within
+    `cue_window` characters after a `cues` word (手机号, 电话, 身份证, 卡号 …), also when the VAD
+    split the read-out into turns less than `join_gap_s` apart; the cue names the kind (电话 +
+    a run starting with 1 is a mobile). One evidence per number; span: the words of its digits.
+    The quote is masked: a finding never holds the number itself.
     Why: seed 002 (外呼质检): "在外呼的过程中有意或者无意泄露了客户的隐私"; seed 002: "保护客户隐私".
-    Not flagged: a masked or partial read-out (尾号 5678, the last four digits); the customer
-    reading their own number; amounts, dates, 工号, order numbers (see `pipeline.pii`).
+    Not flagged: a masked or partial read-out (尾号 5678, the last four digits; 后六位); the
+    customer reading their own number; amounts, dates, 工号, order numbers (see `pipeline.pii`),
+    hotlines (400…, 95…, 10086) and numbers after 订单/快递/工号 even with a cue.
 
     Bad:
         C 1.0 3.0 我想改一下套餐
@@ -53,3 +125,13 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
             start, end, prob = text_span(t, span.start, span.end)
             yield Evidence(start, end, f"坐席完整读出客户{_NAMES[span.kind]}（{span.digits} 位）",
                            quote=pii.mask(t.text), confidence=round(p.confidence * prob, 3))
+    for turns in _stretches(call, p.join_gap_s):
+        for t, a, b, kind, n, last, b2 in _cued(p, turns):
+            if kind not in p.kinds:
+                continue
+            start, end, prob = text_span(t, a, b)
+            if last is not t:
+                end = text_span(last, 0, b2)[1]
+            yield Evidence(start, end, f"坐席读出客户{_NAMES[kind]}（识别出 {n} 位，疑似完整读出）",
+                           quote=_mask(pii.mask(t.text), a, b),
+                           confidence=round(p.lossy_confidence * prob, 3))
