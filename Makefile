@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: install model run test test-fast eval check bench sample-calls clean
+.PHONY: install model run test test-fast lint eval check bench sample-calls clean
 
 install: $(VENV)/.installed
 
@@ -27,6 +27,9 @@ test: model             ## the whole suite, end-to-end ASR on the sample calls i
 
 test-fast: install      ## everything but the real-ASR tests
 	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: install           ## ruff check (rules in pyproject.toml); CI runs it before the tests
+	$(BIN)/ruff check .
 
 eval: run               ## per-rule precision/recall/F1 on the sample calls
 	$(BIN)/callqa eval data/sample_calls $(OUT)/

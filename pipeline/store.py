@@ -102,7 +102,7 @@ class Store:
         try:
             for name in TABLES:
                 (self.out / name).mkdir(parents=True, exist_ok=True)
-            for stale in self.out.glob("*/*/.*.tmp"):
+            for stale in [*self.out.glob("*/*/.*.tmp"), *self.out.glob("runs/.*.tmp")]:
                 stale.unlink(missing_ok=True)
                 removed.append(stale)
             parts = self._calls_parts()

@@ -3,6 +3,7 @@ folder, stale locks taken over, workers that cannot clean up under each other, a
 stops the run cleanly. No file here reaches the ASR, so the model is never loaded."""
 
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -10,7 +11,6 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-import multiprocessing
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +22,8 @@ from pipeline import config, executors, scorecard
 from pipeline.coordinator import Found, plan, run
 from pipeline.lock import BusyError, run_lock
 from pipeline.rows import CallRow, Stamp, Status
-from pipeline.store import StoreError
+from pipeline.store import Store, StoreError
 from pipeline.worker import Engine, Job, process
-from pipeline.store import Store
 from tests.conftest import ROOT, write_audio
 
 STAMP = Stamp("base", "cfg1", "card1", "0.1.0")
