@@ -4,20 +4,20 @@ A pool worker blocked on its task pipe never notices that its parent was killed 
 stays alive, holding its model (~700 MB), and could still write to the output. On Linux the kernel
 can send the worker SIGKILL when its parent dies (prctl PR_SET_PDEATHSIG); a watchdog thread that
 polls the parent covers other systems, and Ray actors, whose parent is Ray's raylet, not the run.
+
+The kernel sends the signal when the *thread* that started the worker ends, not the process: pool
+workers are started by the coordinator's thread as it submits calls, and it outlives the pool.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 import os
 import signal
 import sys
 import threading
 import time
-
-log = logging.getLogger("callqa")
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _POLL_S = 0.5

@@ -204,3 +204,41 @@ def test_a_full_disk_stops_the_run_naming_the_path_and_leaves_no_partial_part(tm
 def test_a_file_that_vanishes_before_its_turn_is_an_error_row_naming_it(tmp_path, engine):
     row = process(Job(tmp_path / "gone.wav", "2026/gone.wav", "abc"), engine, Store(tmp_path / "out"))
     assert row.status == Status.ERROR and row.error.startswith("2026/gone.wav: 文件已不存在")
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 64 KiB tmpfs (root only: skipped where mounting is not allowed)."""
+    where = tmp_path / "disk"
+    where.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_really_full_disk_stops_the_run_and_every_visible_part_is_whole(tmp_path, engine, tiny_disk):
+    src, out = tmp_path / "in", tiny_disk / "out"
+    for i in range(40):  # 40 error rows need more than 64 KiB
+        silent(src / f"{i:02d}.wav").write_bytes(b"")  # empty files: error rows, no decoding
+    with pytest.raises(StoreError) as e:
+        run(src, out, engine)
+    assert "磁盘已满" in str(e.value) and str(out) in str(e.value)
+    parts = list(out.rglob("*.parquet"))
+    assert parts and len(parts) < 40
+    for part in parts:  # whatever readers can see is whole
+        assert pq.read_table(part).num_rows == 1
+    assert not list(out.rglob("*.tmp"))
+    subprocess.run(["mount", "-o", "remount,size=16m", str(tiny_disk)], check=True)
+    run(src, out, engine)  # space freed: the same command finishes the job
+    assert len(calls(out)) == 40
+
+
+def test_a_read_only_output_is_refused_naming_it(tmp_path, engine, tiny_disk):
+    src = tmp_path / "in"
+    silent(src / "a.wav")
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True)
+    with pytest.raises(StoreError) as e:
+        run(src, tiny_disk / "out", engine)
+    assert "文件系统只读" in str(e.value) and str(tiny_disk / "out") in str(e.value)
