@@ -1,7 +1,6 @@
 """House style, checked: no import cycle in `pipeline/`, and the batch's modules stay small."""
 
 import ast
-from pathlib import Path
 
 from tests.conftest import ROOT
 
