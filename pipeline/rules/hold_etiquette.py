@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pipeline.lexicon import Lexicon
-from pipeline.model import Call, Evidence, Role, Seconds
+from pipeline.model import Call, Evidence, Role, Seconds, Turn
 from pipeline.rules.registry import lexicon_file, rule
-from pipeline.rules.spans import find, holds, is_question, speech_gaps
+from pipeline.rules.spans import find, holds, is_empty, is_question, lost, speech_gaps
 
 
 @dataclass(frozen=True)
@@ -18,9 +19,23 @@ class Params:
     ack_after_s: Seconds = 15.0  # seed 004 "候线15s:…抱歉让您久等了!/感谢您耐心等待!"
     max_hold_s: Seconds = 30.0  # seed 002 "[候]线等待时间累计超过30秒无回应"
     max_total_hold_s: Seconds = 120.0  # seed 002 "或累计等待时间超过2分钟"
-    return_window_s: Seconds = 3.0  # VAD cuts at 0.5 s pauses: "喂您好，|让您久等了" is two turns
+    # VAD cuts at 0.5 s pauses: "喂您好，|(客户: 在)|让您久等了" is two or three turns
+    return_window_s: Seconds = 6.0
+    announce_carry_s: Seconds = 5.0  # "请您稍等 | 我去问一下同事": one announcement in two turns
+    lost_turn_s: Seconds = 0.6  # an empty agent turn this long may hold the announcement/apology
     hold_phrases: Lexicon = lexicon_file("hold")  # 麻烦您稍等, 我帮您查一下 … (seed 004)
     return_phrases: Lexicon = lexicon_file("hold_return")  # 让您久等了, 感谢您耐心等待 (seed 004)
+
+
+# The wait acknowledged by structure as well as by phrase: an apology or thanks with 等 close
+# behind it (不好意思啊让您等了, 谢谢您耐心等), or 久等 / 耐心 anywhere in the return.
+_ACK = re.compile(r"(抱歉|不好意思|对不起|感谢|谢谢|辛苦)[^。？！?!]{0,8}等|久等|耐心")
+# What a wait announced in other words sounds like: 等, or the agent going to look something up.
+_WAIT = re.compile(r"等|查|确认|核实|核对|问一下|处理一下|操作一下|登记")
+
+
+def _acknowledges(turns: list[Turn], phrases: Lexicon) -> bool:
+    return any(find(phrases, t) or _ACK.search(t.text) for t in turns)
 
 
 @rule("T003", "hold_etiquette", Params)
@@ -34,9 +49,16 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     no `return_phrases` hit — span: hold start → the agent's return; (c) one hold longer than
     `max_hold_s` — span: the hold; (d) holds (announced and unannounced) add up to more than
     `max_total_hold_s` — span: first hold start → last hold end. A hold starts with a mutual
-    silence of more than `min_hold_s` after an agent turn with a hold phrase and lasts until the
-    agent speaks again (see `spans.holds`); an agent turn in the middle (还在为您查询，请稍等)
-    splits it in two.
+    silence of more than `min_hold_s` after an agent turn with a hold phrase (or one starting
+    within `announce_carry_s` of it: 请您稍等 | 我去问一下) and lasts until the agent speaks again
+    (see `spans.holds`); an agent turn in the middle (还在为您查询，请稍等) splits it in two.
+    Announcements and apologies are matched robustly (issue #15: an announced, apologised hold
+    was flagged): phrases by pinyin, and an apology or thanks with 等 close behind it (不好意思
+    让您等了) or 久等/耐心 anywhere in the return counts as acknowledging. Absence is only
+    concluded from heard speech: a silence whose opening agent turn, or a return whose turns, the
+    ASR returned empty (≥ `lost_turn_s`) is not flagged as unannounced or unacknowledged; nor is
+    a silence the agent apologises for on return after a turn that spoke of waiting or looking
+    something up (等, 查, 确认) in words no phrase lists.
     Why: seed 004 (沉默和候线): "使用标准话术(麻烦您稍等(时间),我帮您确认一下…)/候线15s:X先生/
     女士,抱歉让您久等了!/感谢您耐心等待!"; seed 002: "[候]线等待时间累计超过30秒无回应,或累计
     等待时间超过2分钟".
@@ -55,23 +77,29 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
         C 5.2 5.6 好的
         A 25.0 28.0 感谢您耐心等待，您上个月的话费是五十八元
     """
-    announced = holds(call, p.hold_phrases, p.min_hold_s)
+    announced = holds(call, p.hold_phrases, p.min_hold_s, p.announce_carry_s)
+    agent = call.by(Role.AGENT)
+
+    def back(end: Seconds) -> list[Turn]:  # the agent's return: its turns right after the wait
+        return [t for t in agent if end <= t.start <= end + p.return_window_s]
+
     unannounced = []
     for ended, nxt, start, end in speech_gaps(call.turns):
         if (ended.role is Role.AGENT and nxt is not None and nxt.role is Role.AGENT
                 and end - start >= p.unannounced_min_s and not find(p.hold_phrases, ended)
-                and not is_question(ended.text)
+                and not is_question(ended.text) and not lost(ended, p.lost_turn_s)
+                and not (_WAIT.search(ended.text) and _acknowledges(back(end), p.return_phrases))
                 and not any(s < end and start < e for s, e, _ in announced)):
             unannounced.append((start, end))
             yield Evidence(start, end, f"坐席未告知“请稍等”即让客户等待 {end - start:.1f} 秒",
                            quote=ended.text)
-    agent = call.by(Role.AGENT)
     for start, end, opener in announced:
-        length = end - start
-        back = [t for t in agent if end <= t.start <= end + p.return_window_s]
-        if length >= p.ack_after_s and back and not any(find(p.return_phrases, t) for t in back):
+        length, returned = end - start, back(end)
+        heard = [t for t in returned if not is_empty(t)]
+        if (length >= p.ack_after_s and heard and not _acknowledges(returned, p.return_phrases)
+                and not any(lost(t, p.lost_turn_s) for t in returned)):
             yield Evidence(start, end, f"候线 {length:.1f} 秒后返回未致歉/致谢（如“抱歉让您久等了”"
-                           "“感谢您耐心等待”）", quote=back[0].text)
+                           "“感谢您耐心等待”）", quote=heard[0].text)
         if length > p.max_hold_s:
             yield Evidence(start, end, f"单次候线 {length:.1f} 秒，超过 {p.max_hold_s:g} 秒未回应客户",
                            quote=opener.text)

@@ -187,7 +187,7 @@ def only(lexicon: Lexicon, turn: Turn) -> bool:
 
 
 def holds(
-    call: Call, hold_lexicon: Lexicon, min_hold_s: Seconds
+    call: Call, hold_lexicon: Lexicon, min_hold_s: Seconds, carry_s: Seconds = 0.0
 ) -> list[tuple[Seconds, Seconds, Turn]]:
     """Announced holds: (start, end, the agent turn that announced it).
 
@@ -196,7 +196,9 @@ def holds(
     silences T002 silence_gap leaves alone. It runs from the end of the speech before that
     silence until the agent speaks again (the return), or to the end of the recording: the
     customer is waiting for the agent, so their own words meanwhile (喂？还在吗) don't end it.
-    An agent turn inside splits it: if that turn says 稍等 again, a new hold starts.
+    An agent turn inside splits it: if that turn says 稍等 again, a new hold starts. An agent
+    turn starting within `carry_s` of the announcing turn's end keeps the announcement (请您稍等
+    | 我去问一下同事 — the VAD cut one sentence in two, or the agent added a word).
     """
     out: list[tuple[Seconds, Seconds, Turn]] = []
     pending: Turn | None = None  # the agent's latest turn, when it announced a hold
@@ -209,7 +211,8 @@ def holds(
             if start is not None and pending is not None:
                 out.append((start, t.start, pending))
                 start = None
-            pending = t if find(hold_lexicon, t) else None
+            carried = pending is not None and t.start - pending.end <= carry_s
+            pending = t if find(hold_lexicon, t) else (pending if carried else None)
         spoken = max(spoken, t.end)
     if start is None and pending is not None and call.duration - spoken > min_hold_s:
         start = spoken
