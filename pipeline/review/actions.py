@@ -58,6 +58,8 @@ def _back(request: Request, call_id: str, anchor: str = "") -> Response:
         "findings": fragment("_findings.html", reasons=dec.REASONS, verdicts=dec.VERDICTS, caps=st.caps,
                              call={"call_id": call_id}, user=user, csrf=request.session.get("csrf"), **ctx),
         "score": fragment("_score.html", caps=st.caps, **ctx),
+        "history": fragment("_history.html", reasons=dec.REASONS,
+                            history=dec.history(st.conn, call_id, None if user.is_lead else user.name)[:200]),
     }))
 
 

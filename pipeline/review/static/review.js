@@ -67,6 +67,7 @@
       if (!res.ok) { flash(data.error || "操作失败"); return; }
       document.getElementById("findings").innerHTML = data.findings;
       document.getElementById("score").innerHTML = data.score;
+      document.getElementById("history").innerHTML = data.history;
       if (keep >= 0) select(keep, false);
       flash("");
     } catch (e) {
