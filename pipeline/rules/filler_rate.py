@@ -78,10 +78,27 @@ def _determines_nothing(k: Keyed, h: Hit, candidates: set[str]) -> bool:
     return not nxt[3].startswith(_HEAD)
 
 
+def _splits_clause(k: Keyed, h: Hit) -> bool:
+    """Whether a connective (然后) stands where no clause starts: between a pronoun subject and
+    its verb (我们这边然后会…, 您然后把…), before a bare particle (然后呢), or trailing at the
+    end (…一下然后). At a clause start it is a plain connective (…查一下然后给您回电)."""
+    a, b = k.source_span(h.start, h.end)
+    words = [w for w in _words(k.text) if w[2].strip()]
+    after = [w for w in words if w[0] >= b]
+    before = [w for w in words if w[1] <= a]
+    nxt, prev = (after[0] if after else None), (before[-1] if before else None)
+    if prev is None or not any(c.isalnum() for c in prev[2]):
+        return False
+    if nxt is None or not any(c.isalnum() for c in nxt[2]):
+        return True
+    return prev[3] in ("r", "zg") or nxt[3] == "y"
+
+
 def fillers(k: Keyed, lex: Lexicon) -> list[Hit]:
     """Hits that are fillers, judged by structure rather than Whisper's punctuation: whole words;
     placed per `at` (那个 alone as a clause); a demonstrative (kind=demonstrative) that
-    determines nothing (see `_determines_nothing`); repeated (那个那个); or followed at once by
+    determines nothing (see `_determines_nothing`); a connective (kind=connective) where no
+    clause starts (see `_splits_clause`); repeated (那个那个); or followed at once by
     another filler (然后那个…, 这个嘛)."""
     at = {e.key: e.at for e in lex.entries}
     kinds = {e.key: e.kind for e in lex.entries}
@@ -89,6 +106,7 @@ def fillers(k: Keyed, lex: Lexicon) -> list[Hit]:
     candidates = set(at)
     ok = [placed(k, h.start, h.end, at[h.entry.key])
           or (kinds[h.entry.key] == "demonstrative" and _determines_nothing(k, h, candidates))
+          or (kinds[h.entry.key] == "connective" and _splits_clause(k, h))
           for h in found]
     for i in range(len(found) - 1, 0, -1):
         prev, nxt = found[i - 1], found[i]
@@ -113,7 +131,8 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     对吧 as a word of its own), when repeated (那个那个), or when another filler follows it at
     once; a demonstrative (kind=demonstrative: 那个) also where the next word is nothing it
     could determine — a pronoun, verb, adverb or another filler (那个您稍等, 那个感谢您的来电),
-    by jieba's part-of-speech tags, not a noun or number (那个套餐, 那个五十八的).
+    by jieba's part-of-speech tags, not a noun or number (那个套餐, 那个五十八的); a connective
+    (kind=connective: 然后) where no clause starts (我们这边然后会…, 然后呢, a trailing 然后).
     The rate is over heard speech: agent turns the ASR returned empty (issue #15) hold fillers
     nobody can count, so their minutes are left out too.
     Why: seed 000: "使用礼貌用语,不使用服务忌语、口头禅、语气助词(如:喽、嘛等)"; seed 002: "没有出现
