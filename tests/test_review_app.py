@@ -36,7 +36,11 @@ def client(app, name: str | None = "zhang") -> TestClient:
     c = TestClient(app, base_url="http://127.0.0.1")
     if name:
         csrf = _csrf(c.get("/login").text)
-        r = c.post("/login", data={"name": name, "password": PASSWORD, "csrf": csrf}, follow_redirects=False)
+        r = c.post(
+            "/login",
+            data={"name": name, "password": PASSWORD, "csrf": csrf},
+            follow_redirects=False,
+        )
         assert r.status_code == 303, r.text
     return c
 
@@ -50,8 +54,12 @@ def _top_call(c: TestClient) -> str:
 
 
 def _findings(app, call_id):
-    return [dict(r) for r in app.state.review.conn.execute(
-        "SELECT * FROM findings_index WHERE call_id = ? ORDER BY start_s, id", (call_id,))]
+    return [
+        dict(r)
+        for r in app.state.review.conn.execute(
+            "SELECT * FROM findings_index WHERE call_id = ? ORDER BY start_s, id", (call_id,)
+        )
+    ]
 
 
 def test_queue_orders_by_points_and_counts_statuses(app):
@@ -84,13 +92,30 @@ def test_decisions_score_export_and_audit(app, out):
     fs = _findings(app, cid)
     machine = 100 - sum(f["points"] for f in fs)  # no category cap reached in this call
     j = {"accept": "application/json"}
-    r = c.post(f"/calls/{cid}/findings/{fs[0]['id']}", data={"csrf": csrf, "action": "confirm"}, headers=j)
+    r = c.post(
+        f"/calls/{cid}/findings/{fs[0]['id']}", data={"csrf": csrf, "action": "confirm"}, headers=j
+    )
     assert r.status_code == 200 and "确认扣分" in r.json()["findings"]
     assert f'id="human-score">{100 - fs[0]["points"]:g}<' in r.json()["score"]
-    c.post(f"/calls/{cid}/findings/{fs[1]['id']}", data={"csrf": csrf, "action": "reject", "reason": "wrong"})
-    c.post(f"/calls/{cid}/findings/{fs[2]['id']}", data={"csrf": csrf, "action": "points", "points": "0.5"})
-    r = c.post(f"/calls/{cid}/missed", data={"csrf": csrf, "item": "attitude.overtalk", "start_s": "20",
-                                             "end_s": "22", "comment": "抢话"}, headers=j)
+    c.post(
+        f"/calls/{cid}/findings/{fs[1]['id']}",
+        data={"csrf": csrf, "action": "reject", "reason": "wrong"},
+    )
+    c.post(
+        f"/calls/{cid}/findings/{fs[2]['id']}",
+        data={"csrf": csrf, "action": "points", "points": "0.5"},
+    )
+    r = c.post(
+        f"/calls/{cid}/missed",
+        data={
+            "csrf": csrf,
+            "item": "attitude.overtalk",
+            "start_s": "20",
+            "end_s": "22",
+            "comment": "抢话",
+        },
+        headers=j,
+    )
     assert r.status_code == 200
     html = c.get(f"/calls/{cid}").text
     assert f'id="machine-score">{machine:g}<' in html
@@ -116,7 +141,10 @@ def test_anonymous_is_refused_everywhere(app):
         assert r.status_code == 303 and r.headers["location"] == "/login", path
     assert anon.get(f"/audio/{cid}").status_code == 401
     for route in app.routes:
-        if "POST" in (getattr(route, "methods", None) or ()) and route.path not in ("/login", "/logout"):
+        if "POST" in (getattr(route, "methods", None) or ()) and route.path not in (
+            "/login",
+            "/logout",
+        ):
             path = route.path.format(call_id=cid, finding_id="x", missed_id="m-x")
             assert anon.post(path, data={}).status_code in (401, 403), path
 
@@ -139,8 +167,16 @@ def test_audio_range_and_path_refusal(app):
     c = client(app)
     cid = _top_call(c)
     r = c.get(f"/audio/{cid}", headers={"range": "bytes=100-199"})
-    assert r.status_code == 206 and len(r.content) == 100 and r.headers["content-type"] == "audio/wav"
-    for bad in ("../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "/etc/passwd", "nope"):
+    assert (
+        r.status_code == 206 and len(r.content) == 100 and r.headers["content-type"] == "audio/wav"
+    )
+    for bad in (
+        "../../etc/passwd",
+        "..%2F..%2Fetc%2Fpasswd",
+        "%2Fetc%2Fpasswd",
+        "/etc/passwd",
+        "nope",
+    ):
         r = c.get(f"/audio/{bad}")
         assert r.status_code == 404, bad
         assert b"root:" not in r.content
@@ -150,7 +186,10 @@ def test_audio_refuses_a_stored_path_outside_the_folder(app):
     st = app.state.review
     cid = _top_call(client(app))
     from pipeline.review import media
-    st.conn.execute("UPDATE calls_index SET source = '../../../../etc/passwd' WHERE call_id = ?", (cid,))
+
+    st.conn.execute(
+        "UPDATE calls_index SET source = '../../../../etc/passwd' WHERE call_id = ?", (cid,)
+    )
     assert media.audio_path(st.conn, st.audio_root, cid) is None
     st.conn.execute("UPDATE calls_index SET source = '/etc/passwd' WHERE call_id = ?", (cid,))
     assert media.audio_path(st.conn, st.audio_root, cid) is None
@@ -161,8 +200,10 @@ def test_inspector_cannot_read_another_inspectors_decisions(app, out):
     cid = _top_call(zhang)
     csrf = _csrf(zhang.get(f"/calls/{cid}").text)
     fid = _findings(app, cid)[0]["id"]
-    zhang.post(f"/calls/{cid}/findings/{fid}", data={"csrf": csrf, "action": "comment",
-                                                   "comment": "张的秘密评论"})
+    zhang.post(
+        f"/calls/{cid}/findings/{fid}",
+        data={"csrf": csrf, "action": "comment", "comment": "张的秘密评论"},
+    )
     assert "张的秘密评论" in zhang.get(f"/calls/{cid}").text
     assert "张的秘密评论" not in li.get(f"/calls/{cid}").text
     assert "张的秘密评论" in lead.get(f"/calls/{cid}").text
@@ -172,10 +213,14 @@ def test_inspector_cannot_read_another_inspectors_decisions(app, out):
 def test_login_is_rate_limited(app):
     c = client(app, None)
     csrf = _csrf(c.get("/login").text)
-    codes = [c.post("/login", data={"name": "zhang", "password": "wrong", "csrf": csrf}).status_code
-             for _ in range(6)]
+    codes = [
+        c.post("/login", data={"name": "zhang", "password": "wrong", "csrf": csrf}).status_code
+        for _ in range(6)
+    ]
     assert codes[:5] == [401] * 5 and codes[5] == 429
-    r = c.post("/login", data={"name": "zhang", "password": PASSWORD, "csrf": csrf}, follow_redirects=False)
+    r = c.post(
+        "/login", data={"name": "zhang", "password": PASSWORD, "csrf": csrf}, follow_redirects=False
+    )
     assert r.status_code == 429  # even the right password waits out the window
 
 

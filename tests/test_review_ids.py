@@ -18,7 +18,10 @@ def _card_with(evidence: list[Evidence], item_ids=("words.a",)) -> scorecard.Sco
 
 
 CALL = call("A 1.0 3.0 你好\nC 4.0 6.0 我要投诉", id="c1")
-TWO = [Evidence(1.0, 3.0, "忌语：不知道", quote="不知道"), Evidence(1.0, 3.0, "忌语：不清楚", quote="不清楚")]
+TWO = [
+    Evidence(1.0, 3.0, "忌语：不知道", quote="不知道"),
+    Evidence(1.0, 3.0, "忌语：不清楚", quote="不清楚"),
+]
 
 
 def test_same_span_evidence_ids_do_not_depend_on_yield_order():
@@ -35,8 +38,12 @@ def test_item_is_part_of_the_id():
 
 def test_identical_twins_get_a_deterministic_suffix():
     found, _ = scorecard.evaluate(CALL, _card_with([TWO[0], TWO[0]]))
-    assert sorted(f.id for f in found) == sorted([found[0].id.split("-")[0], found[0].id.split("-")[0] + "-1"])
+    assert sorted(f.id for f in found) == sorted(
+        [found[0].id.split("-")[0], found[0].id.split("-")[0] + "-1"]
+    )
 
 
 def test_float_noise_does_not_change_the_id():
-    assert finding_id("c", "i", "T002", 12.0, 16.5) == finding_id("c", "i", "T002", 12.0004, 16.4996)
+    assert finding_id("c", "i", "T002", 12.0, 16.5) == finding_id(
+        "c", "i", "T002", 12.0004, 16.4996
+    )

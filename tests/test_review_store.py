@@ -34,7 +34,11 @@ def _conn(out) -> sqlite3.Connection:
 
 
 def _findings(conn, call_id=None):
-    sql = "SELECT * FROM findings_index" + (" WHERE call_id = ?" if call_id else "") + " ORDER BY start_s, id"
+    sql = (
+        "SELECT * FROM findings_index"
+        + (" WHERE call_id = ?" if call_id else "")
+        + " ORDER BY start_s, id"
+    )
     return [dict(r) for r in conn.execute(sql, (call_id,) if call_id else ())]
 
 
@@ -66,7 +70,10 @@ def test_index_follows_new_and_rescored_calls(out, tmp_path):
     assert conn.execute("SELECT COUNT(*) FROM calls_index").fetchone()[0] == 2
     make_out(out, None, [("2026-11-22/A003_more.wav", BUSY, "2026-11-22", "A003")], first=2)
     index.refresh(conn, out)
-    assert {r[0] for r in conn.execute("SELECT call_date FROM calls_index")} == {"2026-11-21", "2026-11-22"}
+    assert {r[0] for r in conn.execute("SELECT call_date FROM calls_index")} == {
+        "2026-11-21",
+        "2026-11-22",
+    }
     assert index.refresh(conn, out) <= 1  # nothing changed: at most the just-written folder re-read
 
 
@@ -99,7 +106,9 @@ def test_rescore_keeps_decisions_unchanged_findings_and_flags_changed_ones(out, 
 
 def test_swap_rescores_from_stored_turns_and_keeps_decisions(out):
     conn = _conn(out)
-    busy = conn.execute("SELECT call_id, call_date FROM calls_index ORDER BY points DESC").fetchone()
+    busy = conn.execute(
+        "SELECT call_id, call_date FROM calls_index ORDER BY points DESC"
+    ).fetchone()
     before = _findings(conn, busy["call_id"])
     for f in before:
         decisions.decide(conn, "zhang", f, "confirm")
@@ -124,17 +133,29 @@ def test_swapped_exchanges_roles_only():
 
 
 def test_score_caps_per_item_and_category():
-    caps = Caps(100.0, {"service.a": 4.0, "service.b": None, "attitude.x": None},
-                {}, {"service": Category("service", "服务用语", 10.0)})
-    s = score([("service.a", 3), ("service.a", 3), ("service.b", 5), ("service.b", 5), ("attitude.x", 2)], caps)
-    assert s.by_category == (("attitude", "attitude", 2.0, None), ("service", "服务用语", 10.0, 10.0))
+    caps = Caps(
+        100.0,
+        {"service.a": 4.0, "service.b": None, "attitude.x": None},
+        {},
+        {"service": Category("service", "服务用语", 10.0)},
+    )
+    s = score(
+        [("service.a", 3), ("service.a", 3), ("service.b", 5), ("service.b", 5), ("attitude.x", 2)],
+        caps,
+    )
+    assert s.by_category == (
+        ("attitude", "attitude", 2.0, None),
+        ("service", "服务用语", 10.0, 10.0),
+    )
     assert s.total == 88.0
 
 
 def test_calibration_agreement_and_kappa(out):
     conn = _conn(out)
     for name, role in (("a", "inspector"), ("b", "inspector"), ("lead", "lead")):
-        conn.execute("INSERT INTO users (name, role, password_hash) VALUES (?, ?, 'x')", (name, role))
+        conn.execute(
+            "INSERT INTO users (name, role, password_hash) VALUES (?, ?, 'x')", (name, role)
+        )
     fs = _findings(conn)
     votes = {"a": [1, 1, 0, 0, 1, 0], "b": [1, 0, 0, 0, 1, 1], "lead": [1, 1, 0, 0, 1, 1]}
     for who, vs in votes.items():
@@ -156,12 +177,16 @@ def test_users_add_reads_the_password_from_stdin_never_argv(out, monkeypatch, ca
     assert auth.authenticate(conn, "zhang", "wrong") is None
     assert "s3cret" not in conn.execute("SELECT password_hash FROM users").fetchone()[0]
     with pytest.raises(SystemExit):
-        cli.main(["users", "add", "li", "--role", "inspector", "--out", str(out), "--password", "x"])
+        cli.main(
+            ["users", "add", "li", "--role", "inspector", "--out", str(out), "--password", "x"]
+        )
 
 
 def test_reviews_export_command(out, capsys):
     conn = _conn(out)
-    decisions.add_missed(conn, "zhang", _findings(conn)[0]["call_id"], "attitude.overtalk", 1, 2, 2, "")
+    decisions.add_missed(
+        conn, "zhang", _findings(conn)[0]["call_id"], "attitude.overtalk", 1, 2, 2, ""
+    )
     assert cli.main(["reviews", "export", str(out)]) == 0
     df = pd.read_parquet(out / "reviews")
     assert list(df["kind"]) == ["missed"] and df["points"].iloc[0] == 2

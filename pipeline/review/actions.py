@@ -13,8 +13,17 @@ from pipeline.review import auth, media
 from pipeline.review import decisions as dec
 from pipeline.review.pages import call_context, findings_of
 from pipeline.review.swap import swap_call
-from pipeline.review.web import (checked_form, current_user, fragment, refused, render, secure, state,
-                                 to_login, wants_json)
+from pipeline.review.web import (
+    checked_form,
+    current_user,
+    fragment,
+    refused,
+    render,
+    secure,
+    state,
+    to_login,
+    wants_json,
+)
 
 
 async def login_page(request: Request) -> Response:
@@ -53,14 +62,31 @@ def _back(request: Request, call_id: str, anchor: str = "") -> Response:
     st, user = state(request), current_user(request)
     assert user is not None
     ctx = call_context(st.conn, st.caps, call_id, user)
-    return secure(JSONResponse({
-        "ok": True,
-        "findings": fragment("_findings.html", reasons=dec.REASONS, verdicts=dec.VERDICTS, caps=st.caps,
-                             call={"call_id": call_id}, user=user, csrf=request.session.get("csrf"), **ctx),
-        "score": fragment("_score.html", caps=st.caps, **ctx),
-        "history": fragment("_history.html", reasons=dec.REASONS,
-                            history=dec.history(st.conn, call_id, None if user.is_lead else user.name)[:200]),
-    }))
+    return secure(
+        JSONResponse(
+            {
+                "ok": True,
+                "findings": fragment(
+                    "_findings.html",
+                    reasons=dec.REASONS,
+                    verdicts=dec.VERDICTS,
+                    caps=st.caps,
+                    call={"call_id": call_id},
+                    user=user,
+                    csrf=request.session.get("csrf"),
+                    **ctx,
+                ),
+                "score": fragment("_score.html", caps=st.caps, **ctx),
+                "history": fragment(
+                    "_history.html",
+                    reasons=dec.REASONS,
+                    history=dec.history(st.conn, call_id, None if user.is_lead else user.name)[
+                        :200
+                    ],
+                ),
+            }
+        )
+    )
 
 
 async def decide(request: Request) -> Response:
@@ -78,8 +104,15 @@ async def decide(request: Request) -> Response:
     action = form.get("action", "")
     try:
         points = float(form["points"]) if action == "points" else None
-        dec.decide(st.conn, user.name, finding, action, reason=form.get("reason", ""), points=points,
-                   comment=form.get("comment") if "comment" in form else None)
+        dec.decide(
+            st.conn,
+            user.name,
+            finding,
+            action,
+            reason=form.get("reason", ""),
+            points=points,
+            comment=form.get("comment") if "comment" in form else None,
+        )
     except (ValueError, KeyError) as e:
         return refused(str(e) if isinstance(e, ValueError) and str(e) else "输入无效", 400)
     return _back(request, call_id, f"#f-{fid}")
@@ -93,7 +126,10 @@ async def missed(request: Request) -> Response:
     if form is None:
         return refused()
     st, call_id = state(request), request.path_params["call_id"]
-    if st.conn.execute("SELECT 1 FROM calls_index WHERE call_id = ?", (call_id,)).fetchone() is None:
+    if (
+        st.conn.execute("SELECT 1 FROM calls_index WHERE call_id = ?", (call_id,)).fetchone()
+        is None
+    ):
         return refused("没有这通电话", 404)
     item = form.get("item", "")
     if item not in st.caps.titles:
@@ -102,9 +138,13 @@ async def missed(request: Request) -> Response:
         start, end = float(form.get("start_s", "")), float(form.get("end_s", ""))
         default = next(i.points for i in st.card.items if i.id == item)
         points = float(form["points"]) if form.get("points") else default
-        dec.add_missed(st.conn, user.name, call_id, item, start, end, points, form.get("comment", ""))
+        dec.add_missed(
+            st.conn, user.name, call_id, item, start, end, points, form.get("comment", "")
+        )
     except ValueError as e:
-        return refused(str(e) if "扣分" in str(e) or "时间" in str(e) else "起止时间或分值无效", 400)
+        return refused(
+            str(e) if "扣分" in str(e) or "时间" in str(e) else "起止时间或分值无效", 400
+        )
     return _back(request, call_id, "#missed")
 
 
@@ -128,8 +168,13 @@ async def swap(request: Request) -> Response:
     if await checked_form(request) is None:
         return refused()
     st, call_id = state(request), request.path_params["call_id"]
-    row = st.conn.execute("SELECT call_date FROM calls_index WHERE call_id = ?", (call_id,)).fetchone() \
-        if media.CALL_ID.match(call_id) else None
+    row = (
+        st.conn.execute(
+            "SELECT call_date FROM calls_index WHERE call_id = ?", (call_id,)
+        ).fetchone()
+        if media.CALL_ID.match(call_id)
+        else None
+    )
     if row is None:
         return refused("没有这通电话", 404)
     try:

@@ -28,8 +28,9 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 SESSION_S = 8 * 3600  # one working day; then log in again
 
 
-def create_app(out: Path, scorecard_path: Path, audio_root: Path | None = None,
-               export_on_shutdown: bool = True) -> Starlette:
+def create_app(
+    out: Path, scorecard_path: Path, audio_root: Path | None = None, export_on_shutdown: bool = True
+) -> Starlette:
     out = Path(out)
     conn = db.connect(out)
     card = scorecard.load(scorecard_path)
@@ -58,8 +59,16 @@ def create_app(out: Path, scorecard_path: Path, audio_root: Path | None = None,
         Route("/calibration/assign", calibration.assign, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    middleware = [Middleware(SessionMiddleware, secret_key=db.secret_key(conn), session_cookie="callqa_session",
-                             max_age=SESSION_S, same_site="strict", https_only=False)]
+    middleware = [
+        Middleware(
+            SessionMiddleware,
+            secret_key=db.secret_key(conn),
+            session_cookie="callqa_session",
+            max_age=SESSION_S,
+            same_site="strict",
+            https_only=False,
+        )
+    ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.review = st
     return app
@@ -69,11 +78,19 @@ def serve(out: Path, scorecard_path: Path, host: str, port: int, audio_root: Pat
     import uvicorn
 
     if host not in LOCAL_HOSTS:
-        print(f"警告：审核台将监听 {host}:{port}，本机以外的电脑也能访问。录音和审核记录属于敏感数据，"
-              "请只在受信任的内网使用，并在前面加 HTTPS 反向代理。", file=sys.stderr)
+        print(
+            f"警告：审核台将监听 {host}:{port}，本机以外的电脑也能访问。录音和审核记录属于敏感数据，"
+            "请只在受信任的内网使用，并在前面加 HTTPS 反向代理。",
+            file=sys.stderr,
+        )
     app = create_app(out, scorecard_path, audio_root)
     if app.state.review.audio_root is None:
-        print("注意：找不到录音文件夹（OUT/runs 中没有记录），页面上将无法播放录音；可用 --audio 指定。",
-              file=sys.stderr)
-    print(f"callqa 审核台：http://{host}:{port}/  （Ctrl+C 停止，停止时自动导出审核结果）", file=sys.stderr)
+        print(
+            "注意：找不到录音文件夹（OUT/runs 中没有记录），页面上将无法播放录音；可用 --audio 指定。",
+            file=sys.stderr,
+        )
+    print(
+        f"callqa 审核台：http://{host}:{port}/  （Ctrl+C 停止，停止时自动导出审核结果）",
+        file=sys.stderr,
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")

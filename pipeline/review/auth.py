@@ -41,12 +41,15 @@ def add_user(conn: sqlite3.Connection, name: str, role: str, password: str) -> U
         conn.execute(
             "INSERT INTO users (name, role, password_hash) VALUES (?, ?, ?) "
             "ON CONFLICT (name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash",
-            (name, role, _HASHER.hash(password)))
+            (name, role, _HASHER.hash(password)),
+        )
     return User(name, role)
 
 
 def authenticate(conn: sqlite3.Connection, name: str, password: str) -> User | None:
-    row = conn.execute("SELECT name, role, password_hash FROM users WHERE name = ?", (name,)).fetchone()
+    row = conn.execute(
+        "SELECT name, role, password_hash FROM users WHERE name = ?", (name,)
+    ).fetchone()
     try:
         _HASHER.verify(row["password_hash"] if row else _DUMMY, password)
     except (VerificationError, InvalidHashError):
@@ -60,7 +63,10 @@ def get_user(conn: sqlite3.Connection, name: str) -> User | None:
 
 
 def list_users(conn: sqlite3.Connection) -> list[User]:
-    return [User(r["name"], r["role"]) for r in conn.execute("SELECT name, role FROM users ORDER BY name")]
+    return [
+        User(r["name"], r["role"])
+        for r in conn.execute("SELECT name, role FROM users ORDER BY name")
+    ]
 
 
 class LoginLimiter:
@@ -79,7 +85,9 @@ class LoginLimiter:
 
     def blocked(self, client: str, name: str) -> bool:
         now = time.monotonic()
-        return any(len(self._recent(k, now)) >= self.attempts for k in (f"ip:{client}", f"user:{name}"))
+        return any(
+            len(self._recent(k, now)) >= self.attempts for k in (f"ip:{client}", f"user:{name}")
+        )
 
     def failed(self, client: str, name: str) -> None:
         now = time.monotonic()

@@ -45,7 +45,9 @@ def cohen_kappa(pairs: list[tuple[int, int]]) -> float | None:
 
 
 def _agreement(key: str, pairs: list[tuple[int, int]]) -> Agreement:
-    return Agreement(key, len(pairs), round(sum(a == b for a, b in pairs) / len(pairs), 3), cohen_kappa(pairs))
+    return Agreement(
+        key, len(pairs), round(sum(a == b for a, b in pairs) / len(pairs), 3), cohen_kappa(pairs)
+    )
 
 
 def report(conn: sqlite3.Connection) -> Report:
@@ -68,14 +70,17 @@ def report(conn: sqlite3.Connection) -> Report:
         for lead in (u for u in who if roles.get(u) == "lead"):
             for insp in (u for u in who if roles.get(u) != "lead"):
                 by_inspector.setdefault(insp, []).append((who[lead], who[insp]))
-    return Report(tuple(_agreement(k, v) for k, v in sorted(by_rule.items())),
-                  tuple(_agreement(k, v) for k, v in sorted(by_inspector.items())))
+    return Report(
+        tuple(_agreement(k, v) for k, v in sorted(by_rule.items())),
+        tuple(_agreement(k, v) for k, v in sorted(by_inspector.items())),
+    )
 
 
 def report_text(r: Report) -> str:
     def fmt(a: Agreement) -> str:
         kappa = "无定义" if a.kappa is None else f"{a.kappa:.2f}"
         return f"  {a.key:<16}{a.n:>6} 对   一致率 {a.agreement:.0%}   kappa {kappa}"
+
     lines = ["校准：同一建议扣分上两位质检员的判断（确认/驳回）"]
     lines += [fmt(a) for a in r.by_rule] or ["  （还没有两人以上审核过的同一条建议扣分）"]
     lines.append("各质检员与主管的一致性")
@@ -90,10 +95,16 @@ async def page(request: Request) -> Response:
     if not user.is_lead:
         return render(request, "error.html", status=403, message="只有质检主管可以查看校准结果")
     st = state(request)
-    assigned = st.conn.execute("SELECT call_id, user, assigned_by, at FROM assignments "
-                               "ORDER BY at DESC LIMIT 200").fetchall()
-    return render(request, "calibration.html", report=report(st.conn), assigned=assigned,
-                  inspectors=[u for u in auth.list_users(st.conn)])
+    assigned = st.conn.execute(
+        "SELECT call_id, user, assigned_by, at FROM assignments ORDER BY at DESC LIMIT 200"
+    ).fetchall()
+    return render(
+        request,
+        "calibration.html",
+        report=report(st.conn),
+        assigned=assigned,
+        inspectors=[u for u in auth.list_users(st.conn)],
+    )
 
 
 async def assign(request: Request) -> Response:
@@ -107,14 +118,31 @@ async def assign(request: Request) -> Response:
         return refused("只有质检主管可以分配通话", 403)
     st = state(request)
     form_all = await request.form()
-    names = [n for n in form_all.getlist("inspector") if isinstance(n, str) and auth.get_user(st.conn, n)]
+    names = [
+        n for n in form_all.getlist("inspector") if isinstance(n, str) and auth.get_user(st.conn, n)
+    ]
     ids = [c.strip() for c in form.get("call_ids", "").split() if c.strip()]
     if not ids and form.get("top", "").isdigit():
-        ids = [r["call_id"] for r in queue.page(st.conn, queue.Filters(), None, user.name, 1,
-                                                min(int(form["top"]), 200)).rows]
-    known = {r[0] for r in st.conn.execute(
-        f"SELECT call_id FROM calls_index WHERE call_id IN ({','.join('?' * len(ids))})", ids)} if ids else set()
+        ids = [
+            r["call_id"]
+            for r in queue.page(
+                st.conn, queue.Filters(), None, user.name, 1, min(int(form["top"]), 200)
+            ).rows
+        ]
+    known = (
+        {
+            r[0]
+            for r in st.conn.execute(
+                f"SELECT call_id FROM calls_index WHERE call_id IN ({','.join('?' * len(ids))})",
+                ids,
+            )
+        }
+        if ids
+        else set()
+    )
     with transaction(st.conn):
-        st.conn.executemany("INSERT OR IGNORE INTO assignments (call_id, user, assigned_by) VALUES (?, ?, ?)",
-                            [(c, n, user.name) for c in ids if c in known for n in names])
+        st.conn.executemany(
+            "INSERT OR IGNORE INTO assignments (call_id, user, assigned_by) VALUES (?, ?, ?)",
+            [(c, n, user.name) for c in ids if c in known for n in names],
+        )
     return RedirectResponse("/calibration", status_code=303)

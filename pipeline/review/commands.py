@@ -13,24 +13,38 @@ DEFAULT_SCORECARD = ROOT / "configs" / "scorecard.yaml"
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    r = sub.add_parser("review", help="serve the inspectors' review workbench (web, 127.0.0.1)",
-                       description="Serve the review workbench for OUT: queue, call pages with audio, "
-                                   "decisions. Create accounts first with `callqa users add`.")
+    r = sub.add_parser(
+        "review",
+        help="serve the inspectors' review workbench (web, 127.0.0.1)",
+        description="Serve the review workbench for OUT: queue, call pages with audio, "
+        "decisions. Create accounts first with `callqa users add`.",
+    )
     r.add_argument("out", type=Path, help="output folder of `callqa run`")
-    r.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    r.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only)",
+    )
     r.add_argument("--port", type=int, default=8000)
-    r.add_argument("--audio", type=Path, help="folder of the recordings (default: the input of the last run)")
+    r.add_argument(
+        "--audio", type=Path, help="folder of the recordings (default: the input of the last run)"
+    )
     r.add_argument("--scorecard", type=Path, default=DEFAULT_SCORECARD)
     r.set_defaults(func=cmd_review)
 
     u = sub.add_parser("users", help="manage review accounts")
     us = u.add_subparsers(dest="users_command", required=True, metavar="ACTION")
-    add = us.add_parser("add", help="create an account, or set a new password and role",
-                        description="The password is read from a prompt, or from stdin when it is not a "
-                                    "terminal (one line); never from the command line.")
+    add = us.add_parser(
+        "add",
+        help="create an account, or set a new password and role",
+        description="The password is read from a prompt, or from stdin when it is not a "
+        "terminal (one line); never from the command line.",
+    )
     add.add_argument("name")
     add.add_argument("--role", choices=["inspector", "lead"], required=True)
-    add.add_argument("--out", "-o", type=Path, required=True, help="the output folder the accounts belong to")
+    add.add_argument(
+        "--out", "-o", type=Path, required=True, help="the output folder the accounts belong to"
+    )
     add.set_defaults(func=cmd_users_add)
     ls = us.add_parser("list", help="list accounts")
     ls.add_argument("--out", "-o", type=Path, required=True)
@@ -38,7 +52,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     rv = sub.add_parser("reviews", help="review decisions")
     rvs = rv.add_subparsers(dest="reviews_command", required=True, metavar="ACTION")
-    ex = rvs.add_parser("export", help="write decisions to OUT/reviews (Parquet, joins findings on id)")
+    ex = rvs.add_parser(
+        "export", help="write decisions to OUT/reviews (Parquet, joins findings on id)"
+    )
     ex.add_argument("out", type=Path)
     ex.set_defaults(func=cmd_reviews_export)
 

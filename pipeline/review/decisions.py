@@ -15,9 +15,19 @@ from typing import Any
 from pipeline.review.db import transaction
 
 # Reasons an inspector gives for rejecting a suggestion (issue 14); the keys are stored.
-REASONS = {"wrong": "误报", "wrong_evidence": "证据不对", "wrong_points": "扣分不当", "other": "其他"}
-VERDICTS = {"": "未审核", "confirmed": "确认扣分", "rejected": "驳回", "missed": "补充扣分",
-            "withdrawn": "已撤回"}
+REASONS = {
+    "wrong": "误报",
+    "wrong_evidence": "证据不对",
+    "wrong_points": "扣分不当",
+    "other": "其他",
+}
+VERDICTS = {
+    "": "未审核",
+    "confirmed": "确认扣分",
+    "rejected": "驳回",
+    "missed": "补充扣分",
+    "withdrawn": "已撤回",
+}
 MAX_POINTS = 100.0  # a deduction can never exceed the full marks of the 100-point scale (seed 002)
 
 
@@ -44,8 +54,10 @@ class Decision:
         return self.finding_id.startswith("m-")
 
 
-_COLUMNS = ("seq, at, user, call_id, finding_id, action, verdict, reason, points, comment, item, "
-            "start_s, end_s, machine_points, fingerprint")
+_COLUMNS = (
+    "seq, at, user, call_id, finding_id, action, verdict, reason, points, comment, item, "
+    "start_s, end_s, machine_points, fingerprint"
+)
 
 
 def _decision(row: sqlite3.Row) -> Decision:
@@ -54,8 +66,10 @@ def _decision(row: sqlite3.Row) -> Decision:
 
 def current(conn: sqlite3.Connection, call_id: str, user: str | None) -> list[Decision]:
     """Latest decision per finding for one inspector (user=None: everyone's, for leads)."""
-    sql = (f"SELECT {', '.join('e.' + c.strip() for c in _COLUMNS.split(','))} FROM decisions d "
-           "JOIN events e ON e.seq = d.seq WHERE d.call_id = ?")
+    sql = (
+        f"SELECT {', '.join('e.' + c.strip() for c in _COLUMNS.split(','))} FROM decisions d "
+        "JOIN events e ON e.seq = d.seq WHERE d.call_id = ?"
+    )
     args: list[Any] = [call_id]
     if user is not None:
         sql += " AND d.user = ?"
@@ -80,8 +94,16 @@ def needs_rereview(d: Decision, findings: dict[str, dict[str, Any]]) -> bool:
     return f is None or f["fingerprint"] != d.fingerprint
 
 
-def decide(conn: sqlite3.Connection, user: str, finding: dict[str, Any], action: str, *,
-           reason: str = "", points: float | None = None, comment: str | None = None) -> Decision:
+def decide(
+    conn: sqlite3.Connection,
+    user: str,
+    finding: dict[str, Any],
+    action: str,
+    *,
+    reason: str = "",
+    points: float | None = None,
+    comment: str | None = None,
+) -> Decision:
     """Apply confirm | reject | points | comment to a machine finding (a row of findings_index)."""
     if action == "reject" and reason not in REASONS:
         raise ValueError("请选择驳回原因")
@@ -101,21 +123,56 @@ def decide(conn: sqlite3.Connection, user: str, finding: dict[str, Any], action:
         elif action != "comment":
             raise ValueError(f"unknown action {action!r}")
         text = (comment if comment is not None else (prev.comment if prev else "")).strip()[:2000]
-        return _append(conn, user, finding["call_id"], finding["id"], action, verdict, new_reason,
-                       new_points, text, finding["item"], finding["start_s"], finding["end_s"],
-                       finding["points"], finding["fingerprint"])
+        return _append(
+            conn,
+            user,
+            finding["call_id"],
+            finding["id"],
+            action,
+            verdict,
+            new_reason,
+            new_points,
+            text,
+            finding["item"],
+            finding["start_s"],
+            finding["end_s"],
+            finding["points"],
+            finding["fingerprint"],
+        )
 
 
-def add_missed(conn: sqlite3.Connection, user: str, call_id: str, item: str, start_s: float,
-               end_s: float, points: float, comment: str) -> Decision:
+def add_missed(
+    conn: sqlite3.Connection,
+    user: str,
+    call_id: str,
+    item: str,
+    start_s: float,
+    end_s: float,
+    points: float,
+    comment: str,
+) -> Decision:
     """A deduction the rules did not suggest (what recall is measured against)."""
     if not item:
         raise ValueError("请选择评分项")
     if not (0 <= start_s <= end_s):
         raise ValueError("起止时间不正确")
     with transaction(conn):
-        return _append(conn, user, call_id, f"m-{secrets.token_hex(8)}", "missed", "missed", "",
-                       _points(points), comment.strip()[:2000], item, start_s, end_s, None, "")
+        return _append(
+            conn,
+            user,
+            call_id,
+            f"m-{secrets.token_hex(8)}",
+            "missed",
+            "missed",
+            "",
+            _points(points),
+            comment.strip()[:2000],
+            item,
+            start_s,
+            end_s,
+            None,
+            "",
+        )
 
 
 def withdraw(conn: sqlite3.Connection, user: str, missed_id: str) -> Decision:
@@ -123,15 +180,32 @@ def withdraw(conn: sqlite3.Connection, user: str, missed_id: str) -> Decision:
         prev = _latest(conn, missed_id, user)
         if prev is None or not prev.missed:
             raise ValueError("没有这条补充扣分")
-        return _append(conn, user, prev.call_id, missed_id, "withdraw", "withdrawn", "", prev.points,
-                       prev.comment, prev.item, prev.start_s, prev.end_s, None, "")
+        return _append(
+            conn,
+            user,
+            prev.call_id,
+            missed_id,
+            "withdraw",
+            "withdrawn",
+            "",
+            prev.points,
+            prev.comment,
+            prev.item,
+            prev.start_s,
+            prev.end_s,
+            None,
+            "",
+        )
 
 
 def note(conn: sqlite3.Connection, user: str, call_id: str, action: str, comment: str) -> None:
     """A call-level event in the audit trail (e.g. swapping agent and customer)."""
     with transaction(conn):
-        conn.execute("INSERT INTO events (user, call_id, finding_id, action, verdict, comment) "
-                     "VALUES (?, ?, '', ?, '', ?)", (user, call_id, action, comment))
+        conn.execute(
+            "INSERT INTO events (user, call_id, finding_id, action, verdict, comment) "
+            "VALUES (?, ?, '', ?, '', ?)",
+            (user, call_id, action, comment),
+        )
 
 
 def _points(points: float | None) -> float:
@@ -141,22 +215,53 @@ def _points(points: float | None) -> float:
 
 
 def _latest(conn: sqlite3.Connection, finding_id: str, user: str) -> Decision | None:
-    row = conn.execute(f"SELECT {', '.join('e.' + c.strip() for c in _COLUMNS.split(','))} "
-                       "FROM decisions d JOIN events e ON e.seq = d.seq "
-                       "WHERE d.finding_id = ? AND d.user = ?", (finding_id, user)).fetchone()
+    row = conn.execute(
+        f"SELECT {', '.join('e.' + c.strip() for c in _COLUMNS.split(','))} "
+        "FROM decisions d JOIN events e ON e.seq = d.seq "
+        "WHERE d.finding_id = ? AND d.user = ?",
+        (finding_id, user),
+    ).fetchone()
     return _decision(row) if row else None
 
 
-def _append(conn: sqlite3.Connection, user: str, call_id: str, finding_id: str, action: str,
-            verdict: str, reason: str, points: float | None, comment: str, item: str,
-            start_s: float | None, end_s: float | None, machine_points: float | None,
-            fingerprint: str) -> Decision:
+def _append(
+    conn: sqlite3.Connection,
+    user: str,
+    call_id: str,
+    finding_id: str,
+    action: str,
+    verdict: str,
+    reason: str,
+    points: float | None,
+    comment: str,
+    item: str,
+    start_s: float | None,
+    end_s: float | None,
+    machine_points: float | None,
+    fingerprint: str,
+) -> Decision:
     cur = conn.execute(
         "INSERT INTO events (user, call_id, finding_id, action, verdict, reason, points, comment, "
         "item, start_s, end_s, machine_points, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (user, call_id, finding_id, action, verdict, reason, points, comment, item, start_s, end_s,
-         machine_points, fingerprint))
-    conn.execute("INSERT OR REPLACE INTO decisions (finding_id, user, call_id, seq) VALUES (?, ?, ?, ?)",
-                 (finding_id, user, call_id, cur.lastrowid))
+        (
+            user,
+            call_id,
+            finding_id,
+            action,
+            verdict,
+            reason,
+            points,
+            comment,
+            item,
+            start_s,
+            end_s,
+            machine_points,
+            fingerprint,
+        ),
+    )
+    conn.execute(
+        "INSERT OR REPLACE INTO decisions (finding_id, user, call_id, seq) VALUES (?, ?, ?, ?)",
+        (finding_id, user, call_id, cur.lastrowid),
+    )
     row = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE seq = ?", (cur.lastrowid,)).fetchone()
     return _decision(row)

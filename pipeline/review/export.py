@@ -18,33 +18,47 @@ import pyarrow as pa
 from pipeline.review import index
 from pipeline.store import write_atomic
 
-REVIEWS = pa.schema([
-    ("finding_id", pa.string()),  # = findings.id; 'm-…' for a deduction the rules missed
-    ("call_id", pa.string()),
-    ("inspector", pa.string()),
-    ("inspector_role", pa.string()),
-    ("kind", pa.string()),  # suggested | missed
-    ("verdict", pa.string()),  # confirmed | rejected | missed | withdrawn | '' (comment only)
-    ("reason", pa.string()),  # wrong | wrong_evidence | wrong_points | other (for rejected)
-    ("item", pa.string()),
-    ("start_s", pa.float64()),
-    ("end_s", pa.float64()),
-    ("machine_points", pa.float64()),  # the suggestion as decided on
-    ("human_points", pa.float64()),  # the inspector's own value; null = took the machine's
-    ("points", pa.float64()),  # what the decision deducts (0 when rejected)
-    ("comment", pa.string()),
-    ("needs_rereview", pa.bool_()),  # its finding changed or disappeared since
-    ("decided_at", pa.string()),
-    ("n_actions", pa.int64()),  # audit events behind this decision
-])
+REVIEWS = pa.schema(
+    [
+        ("finding_id", pa.string()),  # = findings.id; 'm-…' for a deduction the rules missed
+        ("call_id", pa.string()),
+        ("inspector", pa.string()),
+        ("inspector_role", pa.string()),
+        ("kind", pa.string()),  # suggested | missed
+        ("verdict", pa.string()),  # confirmed | rejected | missed | withdrawn | '' (comment only)
+        ("reason", pa.string()),  # wrong | wrong_evidence | wrong_points | other (for rejected)
+        ("item", pa.string()),
+        ("start_s", pa.float64()),
+        ("end_s", pa.float64()),
+        ("machine_points", pa.float64()),  # the suggestion as decided on
+        ("human_points", pa.float64()),  # the inspector's own value; null = took the machine's
+        ("points", pa.float64()),  # what the decision deducts (0 when rejected)
+        ("comment", pa.string()),
+        ("needs_rereview", pa.bool_()),  # its finding changed or disappeared since
+        ("decided_at", pa.string()),
+        ("n_actions", pa.int64()),  # audit events behind this decision
+    ]
+)
 
-EVENTS = pa.schema([
-    ("seq", pa.int64()), ("at", pa.string()), ("user", pa.string()), ("call_id", pa.string()),
-    ("finding_id", pa.string()), ("action", pa.string()), ("verdict", pa.string()),
-    ("reason", pa.string()), ("points", pa.float64()), ("comment", pa.string()), ("item", pa.string()),
-    ("start_s", pa.float64()), ("end_s", pa.float64()), ("machine_points", pa.float64()),
-    ("fingerprint", pa.string()),
-])
+EVENTS = pa.schema(
+    [
+        ("seq", pa.int64()),
+        ("at", pa.string()),
+        ("user", pa.string()),
+        ("call_id", pa.string()),
+        ("finding_id", pa.string()),
+        ("action", pa.string()),
+        ("verdict", pa.string()),
+        ("reason", pa.string()),
+        ("points", pa.float64()),
+        ("comment", pa.string()),
+        ("item", pa.string()),
+        ("start_s", pa.float64()),
+        ("end_s", pa.float64()),
+        ("machine_points", pa.float64()),
+        ("fingerprint", pa.string()),
+    ]
+)
 
 
 def review_rows(conn: sqlite3.Connection) -> list[dict]:
@@ -63,16 +77,31 @@ def review_rows(conn: sqlite3.Connection) -> list[dict]:
         effective = 0.0
         if r["verdict"] in ("confirmed", "missed"):
             effective = human if human is not None else (machine or 0.0)
-        out.append({
-            "finding_id": r["finding_id"], "call_id": r["call_id"], "inspector": r["user"],
-            "inspector_role": r["inspector_role"] or "", "kind": "missed" if missed else "suggested",
-            "verdict": r["verdict"], "reason": r["reason"], "item": r["item"], "start_s": r["start_s"],
-            "end_s": r["end_s"], "machine_points": machine, "human_points": human, "points": effective,
-            "comment": r["comment"],
-            "needs_rereview": bool(not missed and r["verdict"] and (r["now_id"] is None
-                                                                  or r["now_fingerprint"] != r["fingerprint"])),
-            "decided_at": r["at"], "n_actions": r["n_actions"],
-        })
+        out.append(
+            {
+                "finding_id": r["finding_id"],
+                "call_id": r["call_id"],
+                "inspector": r["user"],
+                "inspector_role": r["inspector_role"] or "",
+                "kind": "missed" if missed else "suggested",
+                "verdict": r["verdict"],
+                "reason": r["reason"],
+                "item": r["item"],
+                "start_s": r["start_s"],
+                "end_s": r["end_s"],
+                "machine_points": machine,
+                "human_points": human,
+                "points": effective,
+                "comment": r["comment"],
+                "needs_rereview": bool(
+                    not missed
+                    and r["verdict"]
+                    and (r["now_id"] is None or r["now_fingerprint"] != r["fingerprint"])
+                ),
+                "decided_at": r["at"],
+                "n_actions": r["n_actions"],
+            }
+        )
     return out
 
 
@@ -82,6 +111,10 @@ def export(conn: sqlite3.Connection, out: Path) -> tuple[Path, int]:
     reviews = review_rows(conn)
     path = out / "reviews" / "reviews.parquet"
     write_atomic(pa.Table.from_pylist(reviews, schema=REVIEWS), path)
-    events = [{k: r[k] for k in EVENTS.names} for r in conn.execute("SELECT * FROM events ORDER BY seq")]
-    write_atomic(pa.Table.from_pylist(events, schema=EVENTS), out / "review_events" / "events.parquet")
+    events = [
+        {k: r[k] for k in EVENTS.names} for r in conn.execute("SELECT * FROM events ORDER BY seq")
+    ]
+    write_atomic(
+        pa.Table.from_pylist(events, schema=EVENTS), out / "review_events" / "events.parquet"
+    )
     return path, len(reviews)

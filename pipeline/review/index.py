@@ -21,13 +21,28 @@ import pyarrow.dataset as ds
 from pipeline.review.db import transaction
 
 CALL_COLUMNS = ["call_id", "source", "agent_id", "call_time", "status", "duration_s"]
-FINDING_COLUMNS = ["id", "call_id", "item", "rule", "rule_name", "points", "start_s", "end_s", "role",
-                   "message", "quote", "confidence", "severity"]
+FINDING_COLUMNS = [
+    "id",
+    "call_id",
+    "item",
+    "rule",
+    "rule_name",
+    "points",
+    "start_s",
+    "end_s",
+    "role",
+    "message",
+    "quote",
+    "confidence",
+    "severity",
+]
 
 
 def fingerprint(f: dict[str, Any]) -> str:
     """What an inspector judged: if any of this changes, their decision needs a second look."""
-    key = "|".join(str(f[k]) for k in ("item", "rule", "points", "start_s", "end_s", "message", "quote"))
+    key = "|".join(
+        str(f[k]) for k in ("item", "rule", "points", "start_s", "end_s", "message", "quote")
+    )
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -46,8 +61,16 @@ def refresh(conn: sqlite3.Connection, out: Path) -> int:
             changed += _refresh_dir(conn, out, entry.name, mtime)
     for gone in set(known) - present:
         with transaction(conn):
-            _drop(conn, [r[0] for r in conn.execute(
-                "SELECT call_id FROM calls_index WHERE call_date = ?", (gone.split("=", 1)[1],))])
+            _drop(
+                conn,
+                [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT call_id FROM calls_index WHERE call_date = ?",
+                        (gone.split("=", 1)[1],),
+                    )
+                ],
+            )
             conn.execute("DELETE FROM index_dirs WHERE dir = ?", (gone,))
     return changed
 
@@ -58,8 +81,12 @@ def _refresh_dir(conn: sqlite3.Connection, out: Path, dirname: str, dir_mtime: i
     for e in os.scandir(out / "calls" / dirname):
         if e.name.endswith(".parquet") and not e.name.startswith("."):
             parts[e.name[: -len(".parquet")]] = e.stat().st_mtime_ns
-    indexed = {r["call_id"]: r["mtime_ns"] for r in conn.execute(
-        "SELECT call_id, mtime_ns FROM calls_index WHERE call_date = ?", (date,))}
+    indexed = {
+        r["call_id"]: r["mtime_ns"]
+        for r in conn.execute(
+            "SELECT call_id, mtime_ns FROM calls_index WHERE call_date = ?", (date,)
+        )
+    }
     stale = [cid for cid, m in parts.items() if indexed.get(cid) != m]
     calls = _read(out / "calls" / dirname, stale, CALL_COLUMNS)
     findings = _read(out / "findings" / dirname, stale, FINDING_COLUMNS)
@@ -74,17 +101,30 @@ def _refresh_dir(conn: sqlite3.Connection, out: Path, dirname: str, dir_mtime: i
             fs = by_call.get(c["call_id"], []) if c["status"] == "ok" else []
             conn.execute(
                 "INSERT OR REPLACE INTO calls_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (c["call_id"], date, c["source"], c["agent_id"] or "",
-                 str(c["call_time"] or ""), c["duration_s"], len(fs),
-                 round(sum(f["points"] for f in fs), 4), min((f["confidence"] for f in fs), default=1.0),
-                 parts[c["call_id"]]))
+                (
+                    c["call_id"],
+                    date,
+                    c["source"],
+                    c["agent_id"] or "",
+                    str(c["call_time"] or ""),
+                    c["duration_s"],
+                    len(fs),
+                    round(sum(f["points"] for f in fs), 4),
+                    min((f["confidence"] for f in fs), default=1.0),
+                    parts[c["call_id"]],
+                ),
+            )
             conn.executemany(
                 "INSERT OR REPLACE INTO findings_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [tuple(f[k] for k in FINDING_COLUMNS) + (fingerprint(f),) for f in fs])
+                [tuple(f[k] for k in FINDING_COLUMNS) + (fingerprint(f),) for f in fs],
+            )
         # A part renamed in within the same clock tick as this listing would not move the mtime
         # again: leave a folder touched in the last 2 s marked unread, so the next refresh looks.
         settled = time.time_ns() - dir_mtime > 2_000_000_000
-        conn.execute("INSERT OR REPLACE INTO index_dirs VALUES (?, ?)", (dirname, dir_mtime if settled else 0))
+        conn.execute(
+            "INSERT OR REPLACE INTO index_dirs VALUES (?, ?)",
+            (dirname, dir_mtime if settled else 0),
+        )
     return len(stale)
 
 

@@ -13,8 +13,16 @@ import sqlite3
 from pathlib import Path
 
 CALL_ID = re.compile(r"^[0-9a-zA-Z_-]{1,64}$")
-AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".flac": "audio/flac", ".ogg": "audio/ogg",
-               ".opus": "audio/ogg", ".m4a": "audio/mp4", ".aac": "audio/aac", ".amr": "audio/amr"}
+AUDIO_TYPES = {
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".amr": "audio/amr",
+}
 
 
 def input_root(out: Path) -> Path | None:

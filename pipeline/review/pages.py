@@ -32,9 +32,16 @@ async def queue_page(request: Request) -> Response:
         n = 1
     p = queue.page(st.conn, f, None if user.is_lead else user.name, user.name, n)
     query = {k: v for k, v in request.query_params.items() if k != "page"}
-    return render(request, "queue.html", page=p, filters=f, statuses=queue.STATUSES,
-                  choices=queue.choices(st.conn), titles=st.caps.titles,
-                  link=lambda **kw: "?" + urlencode({**query, **{k: v for k, v in kw.items()}}))
+    return render(
+        request,
+        "queue.html",
+        page=p,
+        filters=f,
+        statuses=queue.STATUSES,
+        choices=queue.choices(st.conn),
+        titles=st.caps.titles,
+        link=lambda **kw: "?" + urlencode({**query, **{k: v for k, v in kw.items()}}),
+    )
 
 
 @dataclass(frozen=True)
@@ -48,8 +55,12 @@ class FindingView:
 
 
 def findings_of(conn: sqlite3.Connection, call_id: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in conn.execute(
-        "SELECT * FROM findings_index WHERE call_id = ? ORDER BY start_s, end_s, id", (call_id,))]
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT * FROM findings_index WHERE call_id = ? ORDER BY start_s, end_s, id", (call_id,)
+        )
+    ]
 
 
 def human_score(findings: list[dict[str, Any]], mine: list[dec.Decision], caps: Caps) -> Score:
@@ -71,8 +82,15 @@ def categories(machine: Score, human: Score, caps: Caps) -> list[dict[str, Any]]
     out = []
     for cid in sorted(set(m) | set(h)):
         cat = caps.categories.get(cid)
-        out.append({"id": cid, "title": cat.title if cat else cid, "machine": m.get(cid, 0.0),
-                    "human": h.get(cid, 0.0), "cap": cat.max_points if cat else None})
+        out.append(
+            {
+                "id": cid,
+                "title": cat.title if cat else cid,
+                "machine": m.get(cid, 0.0),
+                "human": h.get(cid, 0.0),
+                "cap": cat.max_points if cat else None,
+            }
+        )
     return out
 
 
@@ -82,15 +100,27 @@ def call_context(conn: sqlite3.Connection, caps: Caps, call_id: str, user: User)
     mine = dec.current(conn, call_id, user.name)
     everyone = dec.current(conn, call_id, None) if user.is_lead else mine
     mine_by = {d.finding_id: d for d in mine}
-    views = [FindingView(f, mine_by.get(f["id"]),
-                         tuple(d for d in everyone if d.finding_id == f["id"] and d.user != user.name),
-                         bool(mine_by.get(f["id"]) and dec.needs_rereview(mine_by[f["id"]], by_id)))
-             for f in findings]
+    views = [
+        FindingView(
+            f,
+            mine_by.get(f["id"]),
+            tuple(d for d in everyone if d.finding_id == f["id"] and d.user != user.name),
+            bool(mine_by.get(f["id"]) and dec.needs_rereview(mine_by[f["id"]], by_id)),
+        )
+        for f in findings
+    ]
     orphans = [d for d in everyone if not d.missed and d.finding_id and d.finding_id not in by_id]
     missed = [d for d in everyone if d.missed and d.verdict == "missed"]
-    machine, human = score([(f["item"], f["points"]) for f in findings], caps), human_score(findings, mine, caps)
+    machine, human = (
+        score([(f["item"], f["points"]) for f in findings], caps),
+        human_score(findings, mine, caps),
+    )
     return {
-        "findings": views, "orphans": orphans, "missed": missed, "machine": machine, "human": human,
+        "findings": views,
+        "orphans": orphans,
+        "missed": missed,
+        "machine": machine,
+        "human": human,
         "categories": categories(machine, human, caps),
         "decided": sum(1 for v in views if v.mine and v.mine.verdict and not v.stale),
     }
@@ -103,19 +133,33 @@ async def call_page(request: Request) -> Response:
     st = state(request)
     st.refresh()
     call_id = request.path_params["call_id"]
-    row = st.conn.execute("SELECT * FROM calls_index WHERE call_id = ?", (call_id,)).fetchone() \
-        if media.CALL_ID.match(call_id) else None
+    row = (
+        st.conn.execute("SELECT * FROM calls_index WHERE call_id = ?", (call_id,)).fetchone()
+        if media.CALL_ID.match(call_id)
+        else None
+    )
     if row is None:
-        return render(request, "error.html", status=404, message="没有这通电话（可能已被删除或尚未处理完）")
+        return render(
+            request, "error.html", status=404, message="没有这通电话（可能已被删除或尚未处理完）"
+        )
     call = dict(row)
     turns = _turns(st, call)
     ctx = call_context(st.conn, st.caps, call_id, user)
     raw = [v.f for v in ctx["findings"]]
     history = dec.history(st.conn, call_id, None if user.is_lead else user.name)
-    return render(request, "call.html", call=call, lines=view.transcript(turns, raw),
-                  timeline=view.timeline(turns, raw, call["duration_s"] or 0.0), caps=st.caps,
-                  reasons=dec.REASONS, verdicts=dec.VERDICTS, history=history[:200],
-                  has_audio=media.audio_path(st.conn, st.audio_root, call_id) is not None, **ctx)
+    return render(
+        request,
+        "call.html",
+        call=call,
+        lines=view.transcript(turns, raw),
+        timeline=view.timeline(turns, raw, call["duration_s"] or 0.0),
+        caps=st.caps,
+        reasons=dec.REASONS,
+        verdicts=dec.VERDICTS,
+        history=history[:200],
+        has_audio=media.audio_path(st.conn, st.audio_root, call_id) is not None,
+        **ctx,
+    )
 
 
 def _turns(st: Any, call: dict[str, Any]) -> list[dict[str, Any]]:

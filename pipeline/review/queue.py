@@ -31,9 +31,18 @@ class Filters:
     def from_query(cls, q: Any) -> Filters:
         def get(k: str) -> str:
             return str(q.get(k, "")).strip()[:100]
+
         status = get("status")
-        return cls(get("date_from"), get("date_to"), get("agent"), get("rule"), get("item"),
-                   status if status in STATUSES else "", get("assigned") == "1", get("all") == "1")
+        return cls(
+            get("date_from"),
+            get("date_to"),
+            get("agent"),
+            get("rule"),
+            get("item"),
+            status if status in STATUSES else "",
+            get("assigned") == "1",
+            get("all") == "1",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +93,20 @@ def _where(f: Filters, args: dict[str, Any]) -> str:
     return " AND ".join(clauses) or "1"
 
 
-def page(conn: sqlite3.Connection, f: Filters, viewer: str | None, me: str, n: int = 1,
-         size: int = PAGE_SIZE) -> Page:
+def page(
+    conn: sqlite3.Connection,
+    f: Filters,
+    viewer: str | None,
+    me: str,
+    n: int = 1,
+    size: int = PAGE_SIZE,
+) -> Page:
     """One page of the queue; viewer=None counts everyone's decisions (a lead's view)."""
     args: dict[str, Any] = {"viewer": viewer, "me": me}
-    base = (f"WITH x AS ({_DECIDED}) SELECT c.*, {_STATUS} AS status FROM calls_index c "
-            f"LEFT JOIN x ON x.call_id = c.call_id WHERE {_where(f, args)}")
+    base = (
+        f"WITH x AS ({_DECIDED}) SELECT c.*, {_STATUS} AS status FROM calls_index c "
+        f"LEFT JOIN x ON x.call_id = c.call_id WHERE {_where(f, args)}"
+    )
     counts = {k: 0 for k in STATUSES}
     for r in conn.execute(f"SELECT status, COUNT(*) AS n FROM ({base}) GROUP BY status", args):
         counts[r["status"]] = r["n"]
@@ -98,16 +115,28 @@ def page(conn: sqlite3.Connection, f: Filters, viewer: str | None, me: str, n: i
     n = min(max(1, n), pages)
     sql = f"SELECT * FROM ({base}) WHERE (:status = '' OR status = :status) "
     sql += "ORDER BY points DESC, min_conf ASC, call_id LIMIT :limit OFFSET :offset"
-    rows = [dict(r) for r in conn.execute(sql, args | {"status": f.status, "limit": size,
-                                                       "offset": (n - 1) * size})]
+    rows = [
+        dict(r)
+        for r in conn.execute(
+            sql, args | {"status": f.status, "limit": size, "offset": (n - 1) * size}
+        )
+    ]
     return Page(rows, counts, total, n, pages)
 
 
 def choices(conn: sqlite3.Connection) -> dict[str, list[str]]:
     """Values for the filter drop-downs (distinct over indexed columns: fast)."""
     return {
-        "agents": [r[0] for r in conn.execute(
-            "SELECT DISTINCT agent_id FROM calls_index WHERE agent_id != '' ORDER BY 1 LIMIT 500")],
-        "rules": [r[0] for r in conn.execute("SELECT DISTINCT rule FROM findings_index ORDER BY 1")],
-        "items": [r[0] for r in conn.execute("SELECT DISTINCT item FROM findings_index ORDER BY 1")],
+        "agents": [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT agent_id FROM calls_index WHERE agent_id != '' ORDER BY 1 LIMIT 500"
+            )
+        ],
+        "rules": [
+            r[0] for r in conn.execute("SELECT DISTINCT rule FROM findings_index ORDER BY 1")
+        ],
+        "items": [
+            r[0] for r in conn.execute("SELECT DISTINCT item FROM findings_index ORDER BY 1")
+        ],
     }

@@ -47,9 +47,15 @@ def caps(card: Scorecard) -> Caps:
     for cid, c in ((doc or {}).get("categories") or {}).items():
         c = c or {}
         cap = c.get("max_points")
-        cats[str(cid)] = Category(str(cid), str(c.get("title", cid)), float(cap) if cap is not None else None)
-    return Caps(float((doc or {}).get("full_marks", FULL_MARKS)),
-                {i.id: i.max_points for i in card.items}, {i.id: i.title for i in card.items}, cats)
+        cats[str(cid)] = Category(
+            str(cid), str(c.get("title", cid)), float(cap) if cap is not None else None
+        )
+    return Caps(
+        float((doc or {}).get("full_marks", FULL_MARKS)),
+        {i.id: i.max_points for i in card.items},
+        {i.id: i.title for i in card.items},
+        cats,
+    )
 
 
 def category_of(item: str) -> str:
@@ -64,11 +70,19 @@ def score(deductions: Iterable[tuple[str, float]], c: Caps) -> Score:
     per_cat: dict[str, float] = {}
     for item, pts in per_item.items():
         cap = c.items.get(item)
-        per_cat[category_of(item)] = per_cat.get(category_of(item), 0.0) + (min(pts, cap) if cap is not None else pts)
+        per_cat[category_of(item)] = per_cat.get(category_of(item), 0.0) + (
+            min(pts, cap) if cap is not None else pts
+        )
     rows = []
     for cat, pts in sorted(per_cat.items()):
         meta = c.categories.get(cat, Category(cat, cat))
-        rows.append((cat, meta.title, round(min(pts, meta.max_points) if meta.max_points is not None else pts, 2),
-                     meta.max_points))
+        rows.append(
+            (
+                cat,
+                meta.title,
+                round(min(pts, meta.max_points) if meta.max_points is not None else pts, 2),
+                meta.max_points,
+            )
+        )
     deducted = min(sum(r[2] for r in rows), c.full_marks)
     return Score(round(c.full_marks - deducted, 2), round(deducted, 2), tuple(rows))

@@ -29,14 +29,20 @@ def swap_call(out: Path, call_id: str, call_date: str, card: Scorecard) -> int:
     """Swap and re-score one stored call; returns its new number of findings."""
     store = Store(out)
     part = store.part("calls", call_id, call_date)  # one part, not a scan of every call
-    row = rows.CallRow.from_record(pq.read_table(part).to_pylist()[0] | {"call_date": call_date}) \
-        if part.exists() else None
+    row = (
+        rows.CallRow.from_record(pq.read_table(part).to_pylist()[0] | {"call_date": call_date})
+        if part.exists()
+        else None
+    )
     call = store.load_call(row) if row else None
     if row is None or call is None:
         raise LookupError(f"通话 {call_id} 不在结果文件夹中，或没有转写")
     call = swapped(call)
     findings, failures = evaluate(call, card)
-    new = replace(rows.scored(row, call, findings, failures), scorecard_version=card.version,
-                  processed_at=rows.now())
+    new = replace(
+        rows.scored(row, call, findings, failures),
+        scorecard_version=card.version,
+        processed_at=rows.now(),
+    )
     store.save_call(new, call, findings)
     return len(findings)

@@ -57,13 +57,20 @@ def quiet_wav(path: Path, seconds: float, sr: int = 8000) -> Path:
     return path
 
 
-def make_out(out: Path, audio: Path | None = None, calls: list[tuple[str, str, str, str]] | None = None,
-             card: scorecard.Scorecard | None = None, first: int = 0) -> list[str]:
+def make_out(
+    out: Path,
+    audio: Path | None = None,
+    calls: list[tuple[str, str, str, str]] | None = None,
+    card: scorecard.Scorecard | None = None,
+    first: int = 0,
+) -> list[str]:
     """Write calls (name, turn spec, call_date, agent_id) into OUT; returns their call ids
     (numbered from `first`, so a second batch into the same OUT adds calls)."""
     card = card or scorecard.load(SCORECARD)
-    calls = calls or [("2026-11-21/A001_busy.wav", BUSY, "2026-11-21", "A001"),
-                      ("2026-11-21/A002_calm.wav", CALM, "2026-11-21", "A002")]
+    calls = calls or [
+        ("2026-11-21/A001_busy.wav", BUSY, "2026-11-21", "A001"),
+        ("2026-11-21/A002_calm.wav", CALM, "2026-11-21", "A002"),
+    ]
     store = Store(out)
     store.recover()  # creates the table folders
     stamp = rows.Stamp("synthetic", "test", card.version, "test")
@@ -77,12 +84,15 @@ def make_out(out: Path, audio: Path | None = None, calls: list[tuple[str, str, s
         row = rows.scored(row, c, findings, failures)
         from dataclasses import replace
 
-        store.save_call(replace(row, duration_s=c.duration, channels=2, sample_rate=8000), c, findings)
+        store.save_call(
+            replace(row, duration_s=c.duration, channels=2, sample_rate=8000), c, findings
+        )
         if audio is not None:
             quiet_wav(audio / name, c.duration)
         ids.append(cid)
     if audio is not None:
         (out / "runs").mkdir(exist_ok=True)
         (out / "runs" / "20261121T000000Z.json").write_text(
-            json.dumps({"input": str(audio), "output": str(out)}), encoding="utf-8")
+            json.dumps({"input": str(audio), "output": str(out)}), encoding="utf-8"
+        )
     return ids

@@ -37,7 +37,9 @@ def clock(seconds: float | None) -> str:
     return f"{int(m):02d}:{s:04.1f}"
 
 
-def silences(turns: list[dict[str, Any]], duration: float, min_s: float = SILENCE_S) -> list[tuple[float, float]]:
+def silences(
+    turns: list[dict[str, Any]], duration: float, min_s: float = SILENCE_S
+) -> list[tuple[float, float]]:
     """Stretches where neither party speaks for longer than min_s."""
     out, last = [], 0.0
     for t in sorted(turns, key=lambda t: t["start_s"]):
@@ -49,8 +51,9 @@ def silences(turns: list[dict[str, Any]], duration: float, min_s: float = SILENC
     return out
 
 
-def timeline(turns: list[dict[str, Any]], findings: list[dict[str, Any]], duration: float,
-             width: int = 1000) -> Markup:
+def timeline(
+    turns: list[dict[str, Any]], findings: list[dict[str, Any]], duration: float, width: int = 1000
+) -> Markup:
     """Both parties' turns, silences, holds and findings on one time axis; clickable (data-start)."""
     duration = max(duration, max((t["end_s"] for t in turns), default=0.0), 1.0)
     label_w, lane_h = 70, 22
@@ -60,32 +63,53 @@ def timeline(turns: list[dict[str, Any]], findings: list[dict[str, Any]], durati
         return round(label_w + t * scale, 1)
 
     def rect(lane: int, s: float, e: float, cls: str, title: str, extra: str = "") -> str:
-        return (f'<rect class="{cls}" x="{x(s)}" y="{lane * lane_h + 4}" width="{max(x(e) - x(s), 2):.1f}" '
-                f'height="{lane_h - 8}" data-start="{s:.2f}"{extra}><title>{escape(title)}</title></rect>')
+        return (
+            f'<rect class="{cls}" x="{x(s)}" y="{lane * lane_h + 4}" width="{max(x(e) - x(s), 2):.1f}" '
+            f'height="{lane_h - 8}" data-start="{s:.2f}"{extra}><title>{escape(title)}</title></rect>'
+        )
 
     parts = []
     for i, (_, label) in enumerate(LANES):
         parts.append(f'<text class="lane" x="4" y="{i * lane_h + 15}">{label}</text>')
     for t in turns:
         lane = 0 if t["role"] == "agent" else 1
-        parts.append(rect(lane, t["start_s"], t["end_s"], f"turn {t['role']}",
-                          f"{clock(t['start_s'])} {t['text'][:60]}"))
+        parts.append(
+            rect(
+                lane,
+                t["start_s"],
+                t["end_s"],
+                f"turn {t['role']}",
+                f"{clock(t['start_s'])} {t['text'][:60]}",
+            )
+        )
     for s, e in silences(turns, duration):
         parts.append(rect(2, s, e, "silence", f"静默 {e - s:.1f} 秒（{clock(s)}）"))
     for f in findings:
         cls = "hold" if f["rule"] == HOLD_RULE else "finding"
         lane = 2 if cls == "hold" else 3
-        parts.append(rect(lane, f["start_s"], max(f["end_s"], f["start_s"] + 0.3), cls,
-                          f"{clock(f['start_s'])} {f['message']}", f' data-finding="{escape(f["id"])}"'))
+        parts.append(
+            rect(
+                lane,
+                f["start_s"],
+                max(f["end_s"], f["start_s"] + 0.3),
+                cls,
+                f"{clock(f['start_s'])} {f['message']}",
+                f' data-finding="{escape(f["id"])}"',
+            )
+        )
     step = _tick_step(duration)
     for k in range(0, int(duration // step) + 1):
         t = k * step
-        parts.append(f'<text class="tick" x="{x(t)}" y="{len(LANES) * lane_h + 12}">{clock(t)[:-2]}</text>')
+        parts.append(
+            f'<text class="tick" x="{x(t)}" y="{len(LANES) * lane_h + 12}">{clock(t)[:-2]}</text>'
+        )
     height = len(LANES) * lane_h + 16
     body = "".join(parts)
-    return Markup(f'<svg class="timeline" viewBox="0 0 {width} {height}" role="img" '
-                  f'aria-label="通话时间轴">{body}<line id="playhead" x1="{label_w}" x2="{label_w}" '
-                  f'y1="0" y2="{height - 14}" data-x0="{label_w}" data-scale="{scale:.5f}"/></svg>')
+    return Markup(
+        f'<svg class="timeline" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="通话时间轴">{body}<line id="playhead" x1="{label_w}" x2="{label_w}" '
+        f'y1="0" y2="{height - 14}" data-x0="{label_w}" data-scale="{scale:.5f}"/></svg>'
+    )
 
 
 def _tick_step(duration: float) -> int:
@@ -100,16 +124,29 @@ def transcript(turns: list[dict[str, Any]], findings: list[dict[str, Any]]) -> l
     and a finding without a quote marks the lines it overlaps."""
     lines = []
     for t in sorted(turns, key=lambda t: (t["start_s"], t["turn_id"])):
-        hits = [f for f in findings if f["start_s"] <= t["end_s"] + 0.05 and f["end_s"] >= t["start_s"] - 0.05
-                and (not f["role"] or f["role"] == t["role"] or not f["quote"])]
+        hits = [
+            f
+            for f in findings
+            if f["start_s"] <= t["end_s"] + 0.05
+            and f["end_s"] >= t["start_s"] - 0.05
+            and (not f["role"] or f["role"] == t["role"] or not f["quote"])
+        ]
         marks = []
         for f in hits:
             for needle in _needles(f):
                 if (i := t["text"].find(needle)) >= 0:
                     marks.append((i, i + len(needle), f["id"]))
                     break
-        lines.append(Line(t["turn_id"], t["role"], t["start_s"], t["end_s"], _marked(t["text"], marks),
-                          tuple(f["id"] for f in hits)))
+        lines.append(
+            Line(
+                t["turn_id"],
+                t["role"],
+                t["start_s"],
+                t["end_s"],
+                _marked(t["text"], marks),
+                tuple(f["id"] for f in hits),
+            )
+        )
     return lines
 
 

@@ -21,14 +21,20 @@ from pipeline.scorecard import Scorecard
 
 HERE = Path(__file__).parent
 # Autoescape everything: transcripts, quotes, comments and names are untrusted text.
-ENV = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
-                  trim_blocks=True, lstrip_blocks=True)
+ENV = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 ENV.filters["clock"] = clock
 ENV.filters["pts"] = lambda v: "" if v is None else f"{v:g}"
 
 # Nothing but our own files may run or load: an escaped-but-still-injected tag would be inert too.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 @dataclass
@@ -71,7 +77,11 @@ async def checked_form(request: Request) -> dict[str, str] | None:
     form = await request.form()
     sent = request.headers.get("x-csrf-token") or form.get("csrf") or ""
     expected = request.session.get("csrf")
-    if not isinstance(expected, str) or not isinstance(sent, str) or not secrets.compare_digest(sent, expected):
+    if (
+        not isinstance(expected, str)
+        or not isinstance(sent, str)
+        or not secrets.compare_digest(sent, expected)
+    ):
         return None
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
@@ -82,7 +92,9 @@ def wants_json(request: Request) -> bool:
 
 def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     user = current_user(request)
-    html = ENV.get_template(template).render(request=request, user=user, csrf=csrf_token(request), **ctx)
+    html = ENV.get_template(template).render(
+        request=request, user=user, csrf=csrf_token(request), **ctx
+    )
     return secure(HTMLResponse(html, status_code=status))
 
 
@@ -104,5 +116,7 @@ def to_login(request: Request) -> Response:
     return RedirectResponse("/login", status_code=303)
 
 
-def refused(message: str = "请求无效（安全校验失败），请刷新页面后重试", status: int = 403) -> Response:
+def refused(
+    message: str = "请求无效（安全校验失败），请刷新页面后重试", status: int = 403
+) -> Response:
     return secure(JSONResponse({"error": message}, status_code=status))

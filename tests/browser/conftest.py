@@ -15,8 +15,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 def pytest_collection_modifyitems(items):
@@ -31,7 +39,9 @@ def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
-        pytest.skip("no system Chromium: run `make browser` (apt-get install chromium fonts-wqy-microhei)")
+        pytest.skip(
+            "no system Chromium: run `make browser` (apt-get install chromium fonts-wqy-microhei)"
+        )
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=exe, headless=True, args=ARGS)
         yield b
@@ -46,7 +56,9 @@ class Served:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         for _ in range(200):
@@ -68,6 +80,7 @@ def serve():
     def start(app) -> Served:
         started.append(Served(app))
         return started[-1]
+
     yield start
     for s in started:
         s.stop()
@@ -81,4 +94,5 @@ def login():
         page.fill("input[name=password]", password)
         page.click("button[type=submit]")
         page.wait_for_url(f"{url}/")
+
     return do

@@ -39,7 +39,9 @@ def sample_out(tmp_path_factory):
 
 def test_call_page_on_sample_calls(browser, sample_out, serve, login, tmp_path):
     s = serve(create_app(sample_out, SCORECARD))
-    page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="zh-CN", bypass_csp=True)
+    page = browser.new_page(
+        viewport={"width": 1280, "height": 1000}, locale="zh-CN", bypass_csp=True
+    )
     login(page, s.url, "zhang", PASSWORD)
     page.click("table.queue a.open >> nth=0")
     page.wait_for_selector("li.finding")
@@ -52,7 +54,9 @@ def test_call_page_on_sample_calls(browser, sample_out, serve, login, tmp_path):
     starts = [float(cards.nth(i).get_attribute("data-start")) for i in range(cards.count())]
     last = max(range(len(starts)), key=starts.__getitem__)
     cards.nth(last).locator("button.play").click()
-    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {starts[last] - 1}) < 1")
+    page.wait_for_function(
+        f"Math.abs(document.getElementById('player').currentTime - {starts[last] - 1}) < 1"
+    )
     t = page.evaluate("document.getElementById('player').currentTime")
     assert starts[last] - 2 <= t <= starts[last] + 0.5
     page.evaluate("document.getElementById('player').pause()")
@@ -61,7 +65,11 @@ def test_call_page_on_sample_calls(browser, sample_out, serve, login, tmp_path):
     # A decision, so the screenshot shows both sides of a finding.
     cards.nth(0).locator("button.confirm").click()
     page.wait_for_selector("li.finding.decided-confirmed")
-    target = ROOT / "docs" / "review-call.png" if os.environ.get("CALLQA_SCREENSHOTS") else tmp_path / "call.png"
+    target = (
+        ROOT / "docs" / "review-call.png"
+        if os.environ.get("CALLQA_SCREENSHOTS")
+        else tmp_path / "call.png"
+    )
     target.parent.mkdir(exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(target))

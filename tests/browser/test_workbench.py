@@ -28,7 +28,9 @@ def _human(page) -> float:
 def test_review_flow(browser, served, login):
     s, out = served
     # bypass_csp: Playwright evaluates its wait predicates with eval, which our CSP forbids.
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN", bypass_csp=True)
+    page = browser.new_page(
+        viewport={"width": 1400, "height": 1000}, locale="zh-CN", bypass_csp=True
+    )
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     login(page, s.url, "zhang", PASSWORD)
@@ -41,7 +43,9 @@ def test_review_flow(browser, served, login):
     target = cards.nth(1)
     start = float(target.get_attribute("data-start"))
     target.locator("button.play").click()
-    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {start - 1}) < 0.6")
+    page.wait_for_function(
+        f"Math.abs(document.getElementById('player').currentTime - {start - 1}) < 0.6"
+    )
     t = page.evaluate("document.getElementById('player').currentTime")
     assert start - 2 <= t <= start + 0.5, (t, start)
 
@@ -49,15 +53,19 @@ def test_review_flow(browser, served, login):
     line = page.locator("li.line").nth(2)
     line_start = float(line.get_attribute("data-start"))
     line.locator(".text").click()
-    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {max(line_start - 1, 0)}) < 0.6")
+    page.wait_for_function(
+        f"Math.abs(document.getElementById('player').currentTime - {max(line_start - 1, 0)}) < 0.6"
+    )
 
     before = _human(page)
     # Confirm one with the keyboard: J selects the next finding (and plays it), C confirms it.
     page.keyboard.press("j")
     page.keyboard.press("c")
     page.wait_for_selector("li.finding.decided-confirmed")
-    confirmed = page.evaluate("Array.from(document.querySelectorAll('li.finding')).findIndex("
-                              "el => el.classList.contains('decided-confirmed'))")
+    confirmed = page.evaluate(
+        "Array.from(document.querySelectorAll('li.finding')).findIndex("
+        "el => el.classList.contains('decided-confirmed'))"
+    )
     first_points = float(cards.nth(confirmed).locator(".machine-points").inner_text())
     assert _human(page) == before - first_points
     rejected, changed = [i for i in range(cards.count()) if i != confirmed][:2]
