@@ -9,7 +9,7 @@ from functools import lru_cache
 from pipeline.lexicon import Lexicon
 from pipeline.model import Call, Evidence, Role, Turn
 from pipeline.rules.registry import lexicon_file, rule
-from pipeline.rules.spans import extent, find, key_of, turn_confidence
+from pipeline.rules.spans import extent, find, key_of, lost, turn_confidence
 from pipeline.text import han_count
 
 
@@ -54,7 +54,7 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     客服没有适当回应,表示“不用谢”“这是我应该做的”", "Not meet 7 没有使用服务敬语".
     Not flagged: thanks at the close — answered by the agent's last turn, or by 还有其他问题吗/
     再见 (S002 judges the closing); thanks while declining (不用了谢谢, 真的不要谢谢) or followed by
-    more talk (谢谢，那师傅几点来); a single 你 (ASR writes 你 for 您); 反问 like 明白吗 (W001).
+    more talk (谢谢，那师傅几点来); a reply the ASR returned empty; a single 你 (ASR writes 你 for 您); 反问 like 明白吗 (W001).
 
     Bad:
         C 10.0 13.0 好的，我明白了，谢谢
@@ -71,8 +71,8 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     if not agent:
         return
     for said, reply in call.replies():
-        if reply is agent[-1] or not _thanks(said, p):
-            continue
+        if reply is agent[-1] or not _thanks(said, p) or lost(reply):
+            continue  # a reply the ASR returned empty may hold the 不客气 (issue #15)
         thanked = any(h.entry.kind == "thanks" for h in find(p.politeness, reply))
         if not thanked and not find(p.thanks_reply, reply) and not find(p.closings, reply):
             yield Evidence(reply.start, reply.end, "客户致谢后坐席未回应（如“不客气”“这是我应该做的”）",
