@@ -229,3 +229,39 @@ def test_session_cookie_is_httponly_and_samesite(app):
     r = c.get("/login")
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
+
+
+def test_queue_filters_and_paging(app, out):
+    c = client(app)
+    assert "A002_calm" not in c.get("/?rule=W001").text
+    assert "A001_busy" in c.get("/?rule=W001").text
+    assert "A001_busy" not in c.get("/?agent=A002").text
+    assert "没有符合条件的通话" in c.get("/?date_from=2027-01-01").text
+    assert "没有符合条件的通话" in c.get("/?status=done").text
+    from pipeline.review import queue
+
+    p = queue.page(app.state.review.conn, queue.Filters(), "zhang", "zhang", n=2, size=1)
+    assert p.pages == 2 and p.page == 2 and p.rows[0]["source"].endswith("A002_calm.wav")
+
+
+def test_swap_over_http(app):
+    c = client(app)
+    cid = _top_call(c)
+    csrf = _csrf(c.get(f"/calls/{cid}").text)
+    before = {f["id"] for f in _findings(app, cid)}
+    r = c.post(f"/calls/{cid}/swap", data={"csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    assert {f["id"] for f in _findings(app, cid)} != before
+    assert "交换声道" in c.get(f"/calls/{cid}").text  # in the audit list
+
+
+def test_binding_beyond_localhost_warns(out, monkeypatch, capsys):
+    import uvicorn
+
+    from pipeline.review import app as app_module
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    app_module.serve(out, SCORECARD, "0.0.0.0", 8000, None)
+    assert "警告" in capsys.readouterr().err
+    app_module.serve(out, SCORECARD, "127.0.0.1", 8000, None)
+    assert "警告" not in capsys.readouterr().err
