@@ -24,7 +24,8 @@ class Params:
     letting_go: Lexicon = lexicon_file("letting_go")  # agent: 没关系, 以后有需要 … (DOMAIN §3.7)
     min_selling: int = 2  # cue score of a push: one strong cue (优惠) or two weak ones (套餐, 元)
     backchannel_chars: int = 2  # a customer 嗯/好/对 (≤ 2 字, no refusal) doesn't split a push
-    backchannel_s: Seconds = 1.2  # … and is short: a longer turn the ASR left empty is a reply
+    backchannel_s: Seconds = 1.5  # an empty customer turn shorter than this is a lost 嗯嗯, longer
+    # ones are replies the ASR lost (issue #15): they split pushes like any reply
 
 
 # Refusal by shape, whatever the words: a negation before a verb of wanting, needing or doing
@@ -80,9 +81,10 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     `min_selling`, in a turn that neither closes (不打扰您了，再见) nor lets the customer go
     (`letting_go`: 没关系，以后有需要…) unless a 不过/但是 turns it back. A refusal right after agent
     turns without a single sales cue (还有其他问题吗 → 没有了不用了) starts no episode.
-    Agent turns with only backchannels from the customer between them (≤ `backchannel_chars` 字
-    and shorter than `backchannel_s`, no refusal) are one push; an agent answer to a customer's
-    question (那多少钱？) is not a push; a customer `acceptance` (那就办吧) ends the episode.
+    Agent turns with only backchannels from the customer between them (≤ `backchannel_chars` 字,
+    no refusal; or a turn the ASR returned empty, shorter than `backchannel_s`) are one push;
+    an agent answer to a customer's question (那多少钱？) is not a push; a customer
+    `acceptance` (那就办吧) ends the episode.
     Why: seed 000 (业务质量): "营销过程中进行挽留是一次起、二次止,第三次挽留将视为强制性销售。"
     Not flagged: the first two pushes; offers before any refusal; pushes after the customer
     accepts; the customer's own use of offer words. Refusals count in customer turns only.
@@ -106,7 +108,8 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     recent: list[Turn] = []  # the agent's last two heard turns: what a refusal answers
     for turn in call.turns:
         if turn.role is Role.CUSTOMER:
-            short = han_count(turn.text) <= p.backchannel_chars and turn.duration < p.backchannel_s
+            short = (han_count(turn.text) <= p.backchannel_chars if not is_empty(turn)
+                     else turn.duration < p.backchannel_s)  # Whisper drops 嗯嗯 most of all
             if refuses(p, turn):  # before acceptance: 别给我办 is no 给我办
                 offered = not recent or any(selling(p, t) for t in recent)
                 if not refused and offered:  # a new episode; later refusals don't restart it
