@@ -114,8 +114,8 @@ def decide(
         verdict = prev.verdict if prev else ""
         new_points = prev.points if prev else None
         new_reason = prev.reason if prev else ""
-        if action == "confirm":
-            verdict, new_reason = "confirmed", ""
+        if action == "confirm":  # the machine's suggestion as it stands
+            verdict, new_points, new_reason = "confirmed", None, ""
         elif action == "reject":
             verdict, new_reason = "rejected", reason
         elif action == "points":
@@ -123,22 +123,11 @@ def decide(
         elif action != "comment":
             raise ValueError(f"unknown action {action!r}")
         text = (comment if comment is not None else (prev.comment if prev else "")).strip()[:2000]
-        return _append(
-            conn,
-            user,
-            finding["call_id"],
-            finding["id"],
-            action,
-            verdict,
-            new_reason,
-            new_points,
-            text,
-            finding["item"],
-            finding["start_s"],
-            finding["end_s"],
-            finding["points"],
-            finding["fingerprint"],
-        )
+        return _append(conn, user=user, call_id=finding["call_id"], finding_id=finding["id"],
+                       action=action, verdict=verdict, reason=new_reason, points=new_points,
+                       comment=text, item=finding["item"], start_s=finding["start_s"],
+                       end_s=finding["end_s"], machine_points=finding["points"],
+                       fingerprint=finding["fingerprint"])
 
 
 def add_missed(
@@ -157,22 +146,9 @@ def add_missed(
     if not (0 <= start_s <= end_s):
         raise ValueError("起止时间不正确")
     with transaction(conn):
-        return _append(
-            conn,
-            user,
-            call_id,
-            f"m-{secrets.token_hex(8)}",
-            "missed",
-            "missed",
-            "",
-            _points(points),
-            comment.strip()[:2000],
-            item,
-            start_s,
-            end_s,
-            None,
-            "",
-        )
+        return _append(conn, user=user, call_id=call_id, finding_id=f"m-{secrets.token_hex(8)}",
+                       action="missed", verdict="missed", points=_points(points),
+                       comment=comment.strip()[:2000], item=item, start_s=start_s, end_s=end_s)
 
 
 def withdraw(conn: sqlite3.Connection, user: str, missed_id: str) -> Decision:
@@ -180,22 +156,9 @@ def withdraw(conn: sqlite3.Connection, user: str, missed_id: str) -> Decision:
         prev = _latest(conn, missed_id, user)
         if prev is None or not prev.missed:
             raise ValueError("没有这条补充扣分")
-        return _append(
-            conn,
-            user,
-            prev.call_id,
-            missed_id,
-            "withdraw",
-            "withdrawn",
-            "",
-            prev.points,
-            prev.comment,
-            prev.item,
-            prev.start_s,
-            prev.end_s,
-            None,
-            "",
-        )
+        return _append(conn, user=user, call_id=prev.call_id, finding_id=missed_id,
+                       action="withdraw", verdict="withdrawn", points=prev.points,
+                       comment=prev.comment, item=prev.item, start_s=prev.start_s, end_s=prev.end_s)
 
 
 def note(conn: sqlite3.Connection, user: str, call_id: str, action: str, comment: str) -> None:
@@ -224,44 +187,20 @@ def _latest(conn: sqlite3.Connection, finding_id: str, user: str) -> Decision | 
     return _decision(row) if row else None
 
 
-def _append(
-    conn: sqlite3.Connection,
-    user: str,
-    call_id: str,
-    finding_id: str,
-    action: str,
-    verdict: str,
-    reason: str,
-    points: float | None,
-    comment: str,
-    item: str,
-    start_s: float | None,
-    end_s: float | None,
-    machine_points: float | None,
-    fingerprint: str,
-) -> Decision:
+_EVENT_FIELDS = ("user", "call_id", "finding_id", "action", "verdict", "reason", "points", "comment",
+                 "item", "start_s", "end_s", "machine_points", "fingerprint")
+
+
+def _append(conn: sqlite3.Connection, **event: object) -> Decision:
+    """One audit event (every field of `_EVENT_FIELDS`), and the pointer to it as the latest."""
     cur = conn.execute(
-        "INSERT INTO events (user, call_id, finding_id, action, verdict, reason, points, comment, "
-        "item, start_s, end_s, machine_points, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            user,
-            call_id,
-            finding_id,
-            action,
-            verdict,
-            reason,
-            points,
-            comment,
-            item,
-            start_s,
-            end_s,
-            machine_points,
-            fingerprint,
-        ),
+        f"INSERT INTO events ({', '.join(_EVENT_FIELDS)}) VALUES ({', '.join('?' * len(_EVENT_FIELDS))})",
+        tuple(event.get(k, "") if k not in ("points", "start_s", "end_s", "machine_points")
+              else event.get(k) for k in _EVENT_FIELDS),
     )
     conn.execute(
         "INSERT OR REPLACE INTO decisions (finding_id, user, call_id, seq) VALUES (?, ?, ?, ?)",
-        (finding_id, user, call_id, cur.lastrowid),
+        (event["finding_id"], event["user"], event["call_id"], cur.lastrowid),
     )
     row = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE seq = ?", (cur.lastrowid,)).fetchone()
     return _decision(row)
