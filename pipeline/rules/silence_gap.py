@@ -8,13 +8,18 @@ from dataclasses import dataclass
 from pipeline.lexicon import Lexicon
 from pipeline.model import Call, Evidence, Role, Seconds
 from pipeline.rules.registry import lexicon_file, rule
-from pipeline.rules.spans import find, last_agent_turn_before, speech_gaps
+from pipeline.rules.spans import find, last_agent_turn_before, lost, speech_gaps
+from pipeline.text import han_count
 
 
 @dataclass(frozen=True)
 class Params:
     max_gap_s: Seconds = 3.0  # seed 004 §2.3: "我们需要及时回复,3秒钟是极限"
     hold_phrases: Lexicon = lexicon_file("hold")  # 请稍等 … : the silence is a hold, judged by T003
+    # Issue #15 (turns the ASR lost): an empty agent turn this long before a customer's short
+    # 好的/嗯 may have been 请稍等, so the silence after it is not called dead air.
+    lost_turn_s: Seconds = 0.6
+    ack_chars: int = 4  # a customer turn this short (好的, 嗯嗯, 行) only acknowledges the agent
 
 
 @rule("T002", "silence_gap", Params)
@@ -25,7 +30,9 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     and is followed by more speech (the end of the recording is not dead air).
     Why: seed 004 (沉默和候线): "如果客户咨询问题或陈述事件,我们需要及时回复,3秒钟是极限。"
     Not flagged: a silence after the agent announced a hold (请稍等 / 麻烦您稍等 …, lexicon
-    `hold`) — holds are judged by hold etiquette instead.
+    `hold`) — holds are judged by hold etiquette instead; a silence after the customer only
+    acknowledged (≤ `ack_chars` 字: 好的) an agent turn the ASR returned empty (≥ `lost_turn_s`),
+    which may have announced the hold.
 
     Bad:
         C 10.0 12.0 我的快递到哪了
@@ -40,6 +47,9 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
             continue
         announced = last_agent_turn_before(call.turns, start)
         if announced is not None and find(p.hold_phrases, announced):
+            continue
+        if announced is not None and lost(announced, p.lost_turn_s) and \
+                han_count(ended.text) <= p.ack_chars:
             continue
         yield Evidence(
             start,
