@@ -22,7 +22,7 @@ class Params:
     confidence: float = 0.8  # the ASR mishears digits; the number may not be the customer's
     cues: Lexicon = lexicon_file("pii_cues")  # 手机号, 身份证, 卡号 …: a number is being read out
     min_cued_digits: int = 7  # after a cue: more than a 尾号 (4) or 后六位 (6) — issue #15
-    cue_window: int = 12  # characters from the cue's end to the first digit (…号码是多少，我核对一下是…)
+    cue_window: int = 16  # characters from a cue's end to the first digit (…号码，我跟您核对一下，是…)
     join_gap_s: Seconds = 1.5  # a read-out paused between digit groups is split into VAD turns
     lossy_confidence: float = 0.6  # how sure a cued, incomplete number is a full read-out
 
@@ -37,7 +37,7 @@ _RUN = re.compile(r"[0-9０-９零〇一二三四五六七八九幺两*＊](?:[\
 _DIGIT = re.compile(r"[0-9０-９零〇一二三四五六七八九幺两*＊xX]")
 _FIRST = dict(zip("零〇一二三四五六七八九幺两０１２３４５６７８９", "001234567891201234567891"))
 _UNIT = re.compile(r"\s*[元块角毛分万亿千百个次年月日点秒岁天%％倍位]")
-_NOT_PERSONAL = re.compile(r"订单|单号|工号|编号|流水|金额|快递|运单|客服|热线|服务")
+_NOT_PERSONAL = re.compile(r"订单|单号|工单|受理|工号|编号|流水|金额|快递|运单|客服|热线|服务")
 _SERVICE = ("400", "800", "95", "96", "10", "12")  # hotlines: 400-…, 95588, 10086, 12345
 
 
