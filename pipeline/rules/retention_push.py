@@ -46,13 +46,20 @@ def refuses(p: Params, turn: Turn) -> bool:
     return False
 
 
+# Offering to do it for the customer (给您加上, 帮您开一个, 给你换成): product talk, weak.
+_OFFER = re.compile(r"(给|帮)(您|你)(加|办|开|升|换|订|装)")
+
+
 def selling(p: Params, turn: Turn) -> int:
-    """How much an agent turn sells: 2 per `retention` phrase or strong cue, 1 per weak cue."""
-    strong = 2 * len(find(p.retention, turn))
+    """How much an agent turn sells: 2 per `retention` phrase or strong cue, 1 per weak cue
+    and per offer to do it for the customer (给您加上)."""
+    strong = 2 * len(find(p.retention, turn)) + len(_OFFER.findall(turn.text))
     return strong + sum(2 if h.entry.kind == "strong" else 1 for h in find(p.selling, turn))
 
 
 _CONTRAST = ("不过", "但是", "可是", "其实")
+# Asking for a yes once more: the turn ends on 好吗/行吗/可以吗/好不好/怎么样 or a bare 吧.
+_YES = re.compile(r"(好吗|行吗|可以吗|好不好|行不行|可不可以|怎么样|要不要|吧)[？?！!。，,…]*$")
 
 
 def pushes(p: Params, turn: Turn) -> bool:
@@ -61,7 +68,8 @@ def pushes(p: Params, turn: Turn) -> bool:
     (没关系，以后有需要…) without a 不过/但是 that turns it back to the offer."""
     if find(p.retention, turn):
         return True
-    if selling(p, turn) < p.min_selling:
+    score = selling(p, turn)
+    if score < p.min_selling and not (score and _YES.search(turn.text)):
         return False
     let_go = find(p.closings, turn) or find(p.letting_go, turn)
     return not let_go or any(w in turn.text for w in _CONTRAST)
@@ -77,8 +85,10 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     Refusal: a `refusals` phrase, or a negation before a verb of wanting or doing (不想要,
     不打算换, 没必要) in a clause that is no question. Selling: a `retention` phrase, or sales
     cues (`selling`: offer, benefit, urgency, persuasion, asking for a yes again — 优惠, 划算,
-    机会难得, 要不, 您看怎么样 — score 2; product and price talk — 套餐, 每月, 元 — score 1) worth
-    `min_selling`, in a turn that neither closes (不打扰您了，再见) nor lets the customer go
+    机会难得, 要不, 您看怎么样 — score 2; product and price talk — 套餐, 每月, 元, and offers to
+    do it for the customer, 给您加上 — score 1) worth
+    `min_selling` (or any cue in a turn that asks for a yes again: …好吗/行吗/怎么样/吧), in a
+    turn that neither closes (不打扰您了，再见) nor lets the customer go
     (`letting_go`: 没关系，以后有需要…) unless a 不过/但是 turns it back. A refusal right after agent
     turns without a single sales cue (还有其他问题吗 → 没有了不用了) starts no episode.
     Agent turns with only backchannels from the customer between them (≤ `backchannel_chars` 字,
