@@ -52,7 +52,14 @@ def run_ray(jobs: list[Job], out: Path, engine: Engine, workers: int,
             ray.init(num_cpus=workers, **kwargs)
     local = started_here and not address
     try:
-        actor = ray.remote(num_cpus=1)(CallWorker)
+        options: dict[str, Any] = {"num_cpus": 1}
+        if local:
+            # Ray starts its workers with OMP_NUM_THREADS=1, which numpy's OpenBLAS reads on import,
+            # and the mel features (hence a few words) come out differently with another thread
+            # count: give the actors what a local pool worker gets, so both engines agree.
+            threads = os.environ.get("OMP_NUM_THREADS") or str(len(os.sched_getaffinity(0)))
+            options["runtime_env"] = {"env_vars": {"OMP_NUM_THREADS": threads}}
+        actor = ray.remote(**options)(CallWorker)
         shipped = engine.for_workers(workers)
         pid = os.getpid() if local else None
         pool = ActorPool([actor.remote(shipped, str(out), pid) for _ in range(max(1, workers))])

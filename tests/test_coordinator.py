@@ -20,7 +20,7 @@ import pytest
 
 from pipeline import config, executors, scorecard
 from pipeline.coordinator import Found, plan, run
-from pipeline.lock import BusyError, run_lock
+from pipeline.lock import BusyError, no_stray_writers, run_lock
 from pipeline.rows import CallRow, Stamp, Status
 from pipeline.store import Store, StoreError
 from pipeline.worker import Engine, Job, process
@@ -242,3 +242,24 @@ def test_a_read_only_output_is_refused_naming_it(tmp_path, engine, tiny_disk):
     with pytest.raises(StoreError) as e:
         run(src, tiny_disk / "out", engine)
     assert "文件系统只读" in str(e.value) and str(tiny_disk / "out") in str(e.value)
+
+
+def test_a_new_run_waits_for_writers_of_a_killed_run_and_refuses_if_they_stay(tmp_path):
+    out = tmp_path / "out"
+    code = ("import sys, time; from pathlib import Path; from pipeline.lock import hold_as_writer\n"
+            "f = hold_as_writer(Path(sys.argv[1])); print('writing', flush=True); time.sleep(float(sys.argv[2]))")
+    stray = subprocess.Popen([sys.executable, "-c", code, str(out), "60"], cwd=ROOT, stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        assert stray.stdout.readline().strip() == "writing"
+        with pytest.raises(BusyError) as e:
+            no_stray_writers(out, wait_s=0.5)
+        assert "遗留的处理进程" in str(e.value)
+    finally:
+        stray.kill()
+        stray.wait()
+    brief = subprocess.Popen([sys.executable, "-c", code, str(out), "1"], cwd=ROOT, stdout=subprocess.PIPE,
+                             text=True)
+    assert brief.stdout.readline().strip() == "writing"
+    no_stray_writers(out, wait_s=10)  # returns once the writer has gone
+    assert brief.wait(timeout=5) == 0
