@@ -3,7 +3,7 @@
 import pytest
 
 from pipeline import config
-from pipeline.asr import plan, split_long
+from pipeline.windows import plan, split_long
 from pipeline.config import AsrOptions, MetadataOptions
 from pipeline.errors import ConfigError
 from pipeline.metadata import from_path, mask_number
