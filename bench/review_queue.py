@@ -133,6 +133,8 @@ def main() -> int:
     ap.add_argument("--findings", type=int, default=100_000)
     ap.add_argument("--per-call", type=int, default=4, help="mean findings per call")
     ap.add_argument("--out", type=Path, default=Path("/tmp/callqa-review-bench"))
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep the parts already in --out (only the review index is rebuilt, cold)")
     ap.add_argument("--index-only", type=int, metavar="CALLS",
                     help="skip the parts: put CALLS synthetic calls straight into the index")
     args = ap.parse_args()
@@ -142,13 +144,18 @@ def main() -> int:
     from pipeline.review import auth, db
     from pipeline.review.app import create_app
 
-    shutil.rmtree(args.out, ignore_errors=True)
     t0 = time.perf_counter()
-    if args.index_only:
+    if args.reuse and (args.out / "calls").is_dir():
+        for p in args.out.glob("review.db*"):
+            p.unlink()
+        n_calls = len(list((args.out / "calls").glob("*/*.parquet")))
+    elif args.index_only:
+        shutil.rmtree(args.out, ignore_errors=True)
         (args.out / "calls").mkdir(parents=True)
         n_calls = args.index_only
         synthesize_index(args.out, n_calls, args.per_call)
     else:
+        shutil.rmtree(args.out, ignore_errors=True)
         n_calls = synthesize(args.out, args.findings, args.per_call)
     write_s = time.perf_counter() - t0
     conn = db.connect(args.out)
@@ -185,7 +192,8 @@ def main() -> int:
         what = "index rows only, no parts"
     else:
         folders = len(list((args.out / "calls").iterdir()))
-        what = f"{folders} date folders; parts written in {write_s:.0f} s; cold index build {build_s:.1f} s"
+        wrote = "parts reused" if args.reuse else f"parts written in {write_s:.0f} s"
+        what = f"{folders} date folders; {wrote}; cold index build {build_s:.1f} s"
     print(f"{n:,} findings in {n_calls:,} calls ({what})\n")
     print("| request | median of 5 (ms) |\n|---|---:|")
     for name, ms in rows:

@@ -38,7 +38,7 @@ async def queue_page(request: Request) -> Response:
         page=p,
         filters=f,
         statuses=queue.STATUSES,
-        choices=queue.choices(st.conn),
+        choices=st.choices(),
         titles=st.caps.titles,
         link=lambda **kw: "?" + urlencode({**query, **{k: v for k, v in kw.items()}}),
     )

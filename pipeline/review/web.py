@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from pipeline.review import auth, index
+from pipeline.review import auth, index, queue
 from pipeline.review.score import Caps
 from pipeline.review.view import clock
 from pipeline.scorecard import Scorecard
@@ -47,13 +47,21 @@ class State:
     limiter: auth.LoginLimiter = field(default_factory=auth.LoginLimiter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     refreshed: float = 0.0
+    _choices: dict[str, list[str]] | None = None
 
     def refresh(self, every_s: float = 2.0) -> None:
         """Pick up calls the batch wrote since the last look (cheap: lists date folders only)."""
         with self.lock:
             if time.monotonic() - self.refreshed >= every_s:
-                index.refresh(self.conn, self.out)
+                if index.refresh(self.conn, self.out):
+                    self._choices = None
                 self.refreshed = time.monotonic()
+
+    def choices(self) -> dict[str, list[str]]:
+        """The filter drop-downs' values, recomputed only when the index changed (65 ms at 100k)."""
+        if self._choices is None:
+            self._choices = queue.choices(self.conn)
+        return self._choices
 
 
 def state(request: Request) -> State:
