@@ -10,7 +10,15 @@ from functools import lru_cache
 from pipeline.lexicon import Hit, Lexicon
 from pipeline.model import Call, Evidence, Role
 from pipeline.rules.registry import lexicon_file, rule
-from pipeline.rules.spans import extent, heard, key_of, placed, speech_minutes, standalone
+from pipeline.rules.spans import (
+    extent,
+    heard,
+    key_of,
+    placed,
+    pos_words,
+    speech_minutes,
+    standalone,
+)
 from pipeline.text import Keyed
 
 
@@ -35,20 +43,6 @@ _HEAD = ("n", "vn", "an", "q", "m", "t", "s", "f", "b", "a", "j", "eng")
 _COPULA = ("是", "就是", "也是", "都是", "不是", "还是")  # 那个是… : a pronoun subject
 
 
-@lru_cache(maxsize=4096)
-def _words(text: str) -> tuple[tuple[int, int, str, str], ...]:
-    """(start, end, word, flag) of `text` by jieba.posseg, in text indices (lazily imported)."""
-    import jieba
-    import jieba.posseg
-
-    jieba.setLogLevel(60)
-    out, pos = [], 0
-    for w, flag in jieba.posseg.cut(text, HMM=False):
-        out.append((pos, pos + len(w), w, flag))
-        pos += len(w)
-    return tuple(out)
-
-
 _MODAL = ("需要", "可以", "能", "会", "要", "有", "得", "应该", "必须", "已经")
 _ANSWERS = ("好", "是", "对")  # 好的/是的/对的 + 那个: a fresh clause, not "说的那个" (the one said)
 
@@ -61,7 +55,7 @@ def _determines_nothing(k: Keyed, h: Hit, candidates: set[str]) -> bool:
     subject (那个不行的话, 那个需要本人办理). At a clause end it is a filler unless a verb or 的
     before it takes it as object (我要那个)."""
     a, b = k.source_span(h.start, h.end)
-    words = [w for w in _words(k.text) if w[2].strip()]
+    words = [w for w in pos_words(k.text) if w[2].strip()]
     after = [w for w in words if w[0] >= b]
     before = [w for w in words if w[1] <= a]
     nxt, prev = (after[0] if after else None), (before[-1] if before else None)
@@ -83,7 +77,7 @@ def _splits_clause(k: Keyed, h: Hit) -> bool:
     its verb (我们这边然后会…, 您然后把…), before a bare particle (然后呢), or trailing at the
     end (…一下然后). At a clause start it is a plain connective (…查一下然后给您回电)."""
     a, b = k.source_span(h.start, h.end)
-    words = [w for w in _words(k.text) if w[2].strip()]
+    words = [w for w in pos_words(k.text) if w[2].strip()]
     after = [w for w in words if w[0] >= b]
     before = [w for w in words if w[1] <= a]
     nxt, prev = (after[0] if after else None), (before[-1] if before else None)

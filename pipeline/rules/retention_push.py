@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pipeline.lexicon import Lexicon
 from pipeline.model import Call, Evidence, Role, Seconds, Turn
 from pipeline.rules.registry import lexicon_file, rule
-from pipeline.rules.spans import asks, find, is_empty, is_question, turn_confidence
+from pipeline.rules.spans import asks, find, is_empty, is_question, pos_words, turn_confidence
 from pipeline.text import han_count
 
 
@@ -23,6 +23,7 @@ class Params:
     closings: Lexicon = lexicon_file("closings")  # agent: 不打扰您了, 再见: letting the customer go
     letting_go: Lexicon = lexicon_file("letting_go")  # agent: 没关系, 以后有需要 … (DOMAIN §3.7)
     min_selling: int = 2  # cue score of a push: one strong cue (优惠) or two weak ones (套餐, 元)
+    topic_chars: int = 10  # a turn this long that talks about the pitched product goes on selling
     backchannel_chars: int = 2  # a customer 嗯/好/对 (≤ 2 字, no refusal) doesn't split a push
     backchannel_s: Seconds = 1.5  # an empty customer turn shorter than this is a lost 嗯嗯, longer
     # ones are replies the ASR lost (issue #15): they split pushes like any reply
@@ -58,18 +59,40 @@ def selling(p: Params, turn: Turn) -> int:
 
 
 _CONTRAST = ("不过", "但是", "可是", "其实")
+# Opening by conceding (行，那给您续宽带): talk about the product that follows is no push by itself.
+_CONCEDES = re.compile(r"^(行|好|可以|那好|明白|嗯|没问题)")
 # Asking for a yes once more: the turn ends on 好吗/行吗/可以吗/好不好/怎么样 or a bare 吧.
 _YES = re.compile(r"(好吗|行吗|可以吗|好不好|行不行|可不可以|怎么样|要不要|吧)[？?！!。，,…]*$")
 
 
-def pushes(p: Params, turn: Turn) -> bool:
+_NUMBERS = set("零〇一二三四五六七八九十百千万两几半0123456789块元个次")
+_GENERIC = {"用户", "客户", "先生", "女士", "小姐", "费用", "时候", "时间", "问题", "情况", "电话",
+            "号码", "事情", "东西", "家里", "家庭", "您好", "这边", "那边"}
+
+
+def topic(turns: list[Turn]) -> frozenset[str]:
+    """What the pitch was about: its nouns and product words of two or more characters (宽带,
+    千兆, 话费险, 加油包), by jieba part of speech, without people, numbers and generic words."""
+    out = set()
+    for t in turns:
+        for _, _, w, flag in pos_words(t.text):
+            if len(w) < 2 or w in _GENERIC or (flag == "m" and set(w) <= _NUMBERS):
+                continue
+            if flag[0] in "n" and flag != "nr" or flag in ("vn", "eng", "m"):
+                out.add(w)
+    return frozenset(out)
+
+
+def pushes(p: Params, turn: Turn, pitch: frozenset[str] = frozenset()) -> bool:
     """An agent turn that goes on selling: a `retention` phrase, or sales cues worth
     `min_selling` in a turn that neither closes (好的，不打扰您了，再见) nor lets the customer go
     (没关系，以后有需要…) without a 不过/但是 that turns it back to the offer."""
     if find(p.retention, turn):
         return True
     score = selling(p, turn)
-    if score < p.min_selling and not (score and _YES.search(turn.text)):
+    on_topic = (han_count(turn.text) >= p.topic_chars and any(w in turn.text for w in pitch)
+                and not _CONCEDES.match(turn.text))
+    if score < p.min_selling and not (score and _YES.search(turn.text)) and not on_topic:
         return False
     let_go = find(p.closings, turn) or find(p.letting_go, turn)
     return not let_go or any(w in turn.text for w in _CONTRAST)
@@ -87,13 +110,16 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     cues (`selling`: offer, benefit, urgency, persuasion, asking for a yes again — 优惠, 划算,
     机会难得, 要不, 您看怎么样 — score 2; product and price talk — 套餐, 每月, 元, and offers to
     do it for the customer, 给您加上 — score 1) worth
-    `min_selling` (or any cue in a turn that asks for a yes again: …好吗/行吗/怎么样/吧), in a
-    turn that neither closes (不打扰您了，再见) nor lets the customer go
+    `min_selling` (or any cue in a turn that asks for a yes again: …好吗/行吗/怎么样/吧), or a
+    turn of `topic_chars` 字 or more that talks about what was pitched (the nouns and product words
+    of the offer the customer refused: 千兆, 话费险) and does not open by conceding (行，那给您续
+    宽带…), in a turn that neither closes (不打扰您了，再见) nor lets the customer go
     (`letting_go`: 没关系，以后有需要…) unless a 不过/但是 turns it back. A refusal right after agent
     turns without a single sales cue (还有其他问题吗 → 没有了不用了) starts no episode.
     Agent turns with only backchannels from the customer between them (≤ `backchannel_chars` 字,
     no refusal; or a turn the ASR returned empty, shorter than `backchannel_s`) are one push;
-    an agent answer to a customer's question (那多少钱？) is not a push; a customer
+    an agent answer to a customer's question (那多少钱？, also after a refusal: 不要，你到底给不
+    给我续宽带？) is not a push; a customer
     `acceptance` (那就办吧) ends the episode.
     Why: seed 000 (业务质量): "营销过程中进行挽留是一次起、二次止,第三次挽留将视为强制性销售。"
     Not flagged: the first two pushes; offers before any refusal; pushes after the customer
@@ -115,6 +141,7 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
         A 10.0 12.0 好的，不打扰您了，再见
     """
     refused, count, in_push, asked = False, 0, False, False
+    pitch: frozenset[str] = frozenset()  # what the offer that was refused was about
     recent: list[Turn] = []  # the agent's last two heard turns: what a refusal answers
     for turn in call.turns:
         if turn.role is Role.CUSTOMER:
@@ -124,7 +151,8 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
                 offered = not recent or any(selling(p, t) for t in recent)
                 if not refused and offered:  # a new episode; later refusals don't restart it
                     refused, count = True, 0
-                asked = False
+                    pitch = topic([t for t in recent if selling(p, t)])
+                asked = asks(turn.text)  # 我说了不要，你到底给不给我续宽带？ wants an answer
             elif refused and find(p.acceptance, turn):
                 refused = False
             elif short:
@@ -135,7 +163,7 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
             continue
         if not is_empty(turn):
             recent = [*recent[-1:], turn]
-        if not refused or in_push or asked or not pushes(p, turn):
+        if not refused or in_push or asked or not pushes(p, turn, pitch):
             continue
         count, in_push = count + 1, True
         if count == p.max_pushes + 1:  # once: the count only grows within an episode

@@ -134,6 +134,20 @@ def word_bounds(text: str) -> frozenset[int]:
     return frozenset(bounds)
 
 
+@lru_cache(maxsize=4096)
+def pos_words(text: str) -> tuple[tuple[int, int, str, str], ...]:
+    """(start, end, word, flag) of `text` by jieba.posseg, in text indices (lazily imported)."""
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(60)
+    out, pos = [], 0
+    for w, flag in jieba.posseg.cut(text, HMM=False):
+        out.append((pos, pos + len(w), w, flag))
+        pos += len(w)
+    return tuple(out)
+
+
 def standalone(k: Keyed, start: int, end: int) -> bool:
     """Whether key[start:end] is one or more whole words of `k.text` (see `word_bounds`)."""
     a, b = k.source_span(start, end)
