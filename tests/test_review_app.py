@@ -265,3 +265,17 @@ def test_binding_beyond_localhost_warns(out, monkeypatch, capsys):
     assert "警告" in capsys.readouterr().err
     app_module.serve(out, SCORECARD, "127.0.0.1", 8000, None)
     assert "警告" not in capsys.readouterr().err
+
+
+def test_lead_assigns_calls_and_sees_calibration(app):
+    lead, zhang = client(app, "wang"), client(app, "zhang")
+    html = lead.get("/calibration").text
+    assert "校准" in html and "规则质量" in html
+    r = lead.post("/calibration/assign", data={"csrf": _csrf(html), "top": "1", "inspector": ["zhang", "li"]},
+                  follow_redirects=False)
+    assert r.status_code == 303
+    assert "A001_busy" in zhang.get("/?assigned=1").text
+    assert "A002_calm" not in zhang.get("/?assigned=1").text
+    r = zhang.post("/calibration/assign", data={"csrf": _csrf(zhang.get("/").text), "top": "1",
+                                                "inspector": "zhang"})
+    assert r.status_code == 403

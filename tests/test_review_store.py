@@ -200,3 +200,18 @@ def test_finding_views_of_an_unknown_call_are_empty(out):
     conn = _conn(out)
     assert decisions.current(conn, "nope", None) == []
     assert replace(auth.User("a", "lead")).is_lead
+
+
+def test_rule_quality_from_decisions(out):
+    from pipeline.review import quality
+
+    conn = _conn(out)
+    fs = [f for f in _findings(conn) if f["item"] == "service.forbidden_phrase"]
+    decisions.decide(conn, "a", fs[0], "confirm")
+    decisions.decide(conn, "a", fs[1], "reject", reason="wrong")
+    decisions.add_missed(conn, "a", fs[0]["call_id"], "service.forbidden_phrase", 1, 2, 2, "")
+    decisions.add_missed(conn, "a", fs[0]["call_id"], "service.forbidden_phrase", 3, 4, 2, "")
+    (q,) = quality.by_item(conn)
+    assert (q.confirmed, q.rejected, q.missed) == (1, 1, 2)
+    assert q.precision == 0.5 and q.recall == pytest.approx(1 / 3)
+    assert "召回率" in quality.text([q])

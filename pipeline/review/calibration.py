@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from pipeline.review import auth, queue
+from pipeline.review import auth, quality, queue
 from pipeline.review.db import transaction
 from pipeline.review.web import checked_form, current_user, refused, render, state, to_login
 
@@ -102,6 +102,8 @@ async def page(request: Request) -> Response:
         request,
         "calibration.html",
         report=report(st.conn),
+        quality=quality.by_item(st.conn),
+        titles=st.caps.titles,
         assigned=assigned,
         inspectors=[u for u in auth.list_users(st.conn)],
     )

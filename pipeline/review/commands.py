@@ -111,7 +111,10 @@ def cmd_reviews_export(args: argparse.Namespace) -> int:
 
 
 def cmd_calibration(args: argparse.Namespace) -> int:
-    from pipeline.review import calibration, db
+    from pipeline.review import calibration, db, index, quality
 
-    print(calibration.report_text(calibration.report(db.connect(args.out))))
+    conn = db.connect(args.out)
+    index.refresh(conn, args.out)  # so decisions on changed findings are recognised as such
+    print(calibration.report_text(calibration.report(conn)))
+    print(quality.text(quality.by_item(conn)))
     return 0
