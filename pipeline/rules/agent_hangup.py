@@ -52,6 +52,9 @@ _REPLY = re.compile(r"^(能|是|有|会|要|行|对)|可以|不能|能的|是的
                     r"对的|没问题|当然")
 
 
+_DONE = re.compile(r"(已经|马上|这就|现在就)(帮|给|为)?(您|你)?.{0,2}(办|查|处理|改|开|退|取消|登记|提交|安排|发)")
+
+
 def answered(question: str, reply: str, content: str, min_chars: int) -> bool:
     """Whether the agent's `reply` (closing phrases removed) can answer `question`; `content` is
     the reply without farewells too (好的 alone answers nothing)."""
@@ -61,6 +64,8 @@ def answered(question: str, reply: str, content: str, min_chars: int) -> bool:
     if _HOW_MANY.search(q):
         return bool(_NUMBER.search(reply))
     if _YES_NO.search(q) and _REPLY.search(reply):
+        return True
+    if _DONE.search(content):  # a request met: 已经给您办好了, 马上帮您处理
         return True
     return sum(map(is_han, content)) >= min_chars
 
@@ -74,7 +79,8 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     word such as 什么时候/多少/能不能 in its last clause, or 帮我…/麻烦你… — punctuation or not,
     see `spans.asks`), and what the agent said after it, farewell and closing phrases aside
     (好的，再见 answers nothing), cannot answer it: no time for 什么时候, no number for 多少, no
-    yes or no (可以/不行/有/没有…) for 能不能…吗, and otherwise fewer than `min_answer_chars` 字.
+    yes or no (可以/不行/有/没有…) for 能不能…吗, no 已经/马上…办/查/处理 for a request, and
+    otherwise fewer than `min_answer_chars` 字.
     Span: the agent's last turn start → the end of the recording.
     Why: seed 000 (问候语\\结束语): "通话结束前,在客户没有确认的情况下客服代表便主动挂线"; seed
     002: "没有强行收线现象", "业务介绍完成后急于挂机". A hang-up is the agent ending on the
