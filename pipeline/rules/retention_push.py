@@ -34,6 +34,9 @@ class Params:
 _REFUSE = re.compile(r"(不|别)(太|怎么|再|用|想|打算)?(需要|要|用|想|办|考虑|感兴趣|必要|换|开通|"
                      r"升级|买|订|加|打算|参加|试|给我)|没(啥|什么|这个|那个)?(兴趣|必要|需要|打算)")
 _NOT_REFUSE = ("不要紧", "不用谢", "不用担心", "不想说")
+# A refusal that also asks for something wants an answer (我说了不要，你到底给不给我续宽带):
+# an A-not-A question or a request, not a complaint (不要，你怎么这么烦) nor 别给我办.
+_ASKS_TOO = re.compile(r"(.)不\1|(?<![别要])(帮我|给我)(?!打)")
 
 
 def refuses(p: Params, turn: Turn) -> bool:
@@ -103,24 +106,22 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     """After the customer refuses, the agent pushes the offer a third time: 强制性销售.
 
     What it flags: from the customer's first refusal, each agent turn that keeps selling is a
-    push, and push number `max_pushes` + 1 is flagged, on that turn, once per episode. A push is
-    described by structure first: a refusal followed by more selling, whatever its words.
-    Refusal: a `refusals` phrase, or a negation before a verb of wanting or doing (不想要,
-    不打算换, 没必要) in a clause that is no question. Selling: a `retention` phrase, or sales
-    cues (`selling`: offer, benefit, urgency, persuasion, asking for a yes again — 优惠, 划算,
-    机会难得, 要不, 您看怎么样 — score 2; product and price talk — 套餐, 每月, 元, and offers to
-    do it for the customer, 给您加上 — score 1) worth
-    `min_selling` (or any cue in a turn that asks for a yes again: …好吗/行吗/怎么样/吧), or a
-    turn of `topic_chars` 字 or more that talks about what was pitched (the nouns and product words
-    of the offer the customer refused: 千兆, 话费险) and does not open by conceding (行，那给您续
-    宽带…), in a turn that neither closes (不打扰您了，再见) nor lets the customer go
-    (`letting_go`: 没关系，以后有需要…) unless a 不过/但是 turns it back. A refusal right after agent
-    turns without a single sales cue (还有其他问题吗 → 没有了不用了) starts no episode.
-    Agent turns with only backchannels from the customer between them (≤ `backchannel_chars` 字,
-    no refusal; or a turn the ASR returned empty, shorter than `backchannel_s`) are one push;
-    an agent answer to a customer's question (那多少钱？, also after a refusal: 不要，你到底给不
-    给我续宽带？) is not a push; a customer
-    `acceptance` (那就办吧) ends the episode.
+    push; push number `max_pushes` + 1 is flagged, on that turn, once per episode. A push is
+    described by structure first — a refusal followed by more selling, whatever its words:
+    - refusal: a `refusals` phrase, or a negation before a verb of wanting or doing (不想要,
+      不打算换, 没必要) in a clause that is no question; it opens an episode only after agent
+      turns with some sales cue (还有其他问题吗 → 没有了不用了 opens none);
+    - selling: a `retention` phrase; or sales cues worth `min_selling` (`selling`: offer,
+      benefit, urgency, persuasion, asking again — 优惠, 划算, 机会难得, 要不, 您看 — score 2;
+      product and price talk — 套餐, 每月, 元, 给您加上 — score 1), or any cue in a turn that
+      asks for a yes again (…好吗/行吗/吧); or `topic_chars` 字 or more about what was pitched
+      (the refused offer's nouns: 千兆, 话费险) in a turn that does not open by conceding (行，
+      那给您续宽带); never in a turn that closes (不打扰您了，再见) or lets the customer go
+      (`letting_go`: 没关系，以后有需要…) unless 不过/但是 turns it back to the offer;
+    - not a push: the agent answering the customer's question or request (那多少钱？; 不要，你到
+      底给不给我续宽带？); agent turns with only backchannels from the customer between them
+      (≤ `backchannel_chars` 字, or an empty turn shorter than `backchannel_s`) are one push.
+    A customer `acceptance` (那就办吧) ends the episode.
     Why: seed 000 (业务质量): "营销过程中进行挽留是一次起、二次止,第三次挽留将视为强制性销售。"
     Not flagged: the first two pushes; offers before any refusal; pushes after the customer
     accepts; the customer's own use of offer words. Refusals count in customer turns only.
@@ -152,7 +153,7 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
                 if not refused and offered:  # a new episode; later refusals don't restart it
                     refused, count = True, 0
                     pitch = topic([t for t in recent if selling(p, t)])
-                asked = asks(turn.text)  # 我说了不要，你到底给不给我续宽带？ wants an answer
+                asked = is_question(turn.text) or bool(_ASKS_TOO.search(turn.text))
             elif refused and find(p.acceptance, turn):
                 refused = False
             elif short:
