@@ -191,7 +191,12 @@ def asks(text: str) -> bool:
     if is_question(text):
         return True
     clause = last_clause(text).replace("您", "你")
+    if _INDEFINITE.search(clause):  # 几点都行, 什么时候都可以: no question
+        return False
     return any(w in clause for w in _OPEN_WORDS + _REQUESTS)
+
+
+_INDEFINITE = re.compile(r"(什么|哪|几|多少|怎么)[^，。？！]{0,4}(都|也)(行|可以|好|没问题|一样|无所谓)")
 
 
 def only(lexicon: Lexicon, turn: Turn) -> bool:
