@@ -11,6 +11,7 @@ from pipeline.lexicon import Lexicon
 from pipeline.model import Call, Evidence, Role, Seconds, Turn
 from pipeline.rules.registry import lexicon_file, rule
 from pipeline.rules.spans import key_of, text_span
+from pipeline.text import is_han
 
 _NAMES = {"mobile": "手机号", "id_card": "身份证号", "bank_card": "银行卡号", "landline": "固定电话"}
 
@@ -66,6 +67,7 @@ def _cued(p: Params, turns: list[Turn]) -> Iterator[tuple[Turn, int, int, str, i
         where.append((len(text) + (1 if text else 0), t))
         text = f"{text} {t.text}" if text else t.text
     k = key_of(text)
+    text = by_sound(text)
     cues = [(k.source_span(h.start, h.end)[1], h.entry.kind) for h in p.cues.find(k)]
     for m in _RUN.finditer(text):
         digits = _DIGIT.findall(m.group())
@@ -83,12 +85,38 @@ def _cued(p: Params, turns: list[Turn]) -> Iterator[tuple[Turn, int, int, str, i
         a, b = m.start() - offset, min(m.end() - offset, len(turn.text))
         if any(s.start < b and a < s.end for s in pii.find(turn.text)):
             continue  # a whole number: reported by the exact path
+        whole = pii.find(m.group())
+        kind = whole[0].kind if len(whole) == 1 and whole[0].kind != "landline" else kind
         yield turn, a, b, kind, len(digits), last, m.end() - last_offset
 
 
-def _mask(text: str, a: int, b: int) -> str:
-    idx = [i for i in range(a, b) if _DIGIT.match(text[i])]
-    hide = set(idx[: max(len(idx) - 4, 0)])
+_SOUNDS = {"ling": "0", "yi": "1", "yao": "1", "er": "2", "liang": "2", "san": "3", "si": "4",
+           "wu": "5", "liu": "6", "qi": "7", "ba": "8", "jiu": "9"}
+
+
+def by_sound(text: str) -> str:
+    """`text` with characters the ASR wrote for a digit's sound (要 for 幺, 散 for 三, 司 for 四)
+    turned into that digit, where digits stand on both sides of them (一三八一二散四…). Same
+    length, so positions still point into the original text."""
+    from pipeline.text import pinyin
+
+    chars = list(text)
+    digit = [bool(_DIGIT.match(c)) for c in chars]
+    sound = [not d and is_han(c) and pinyin(c)[0] in _SOUNDS for c, d in zip(chars, digit)]
+    for i in range(1, len(chars) - 1):
+        left, right = digit[i - 1] or sound[i - 1], digit[i + 1] or sound[i + 1]
+        if sound[i] and left and right and (digit[i - 1] or digit[i + 1]):
+            chars[i] = _SOUNDS[pinyin(chars[i])[0]]
+    return "".join(chars)
+
+
+def _mask(text: str, a: int, b: int, kind: str) -> str:
+    """Hide the run's digits but what a masked read-out keeps (as `pii.mask`): a mobile's first
+    three and last four, the last four of anything else."""
+    sounded = by_sound(text)
+    idx = [i for i in range(a, b) if _DIGIT.match(sounded[i])]
+    head = 3 if kind == "mobile" and len(idx) >= 11 else 0
+    hide = set(idx[head : max(len(idx) - 4, head)])
     return "".join("*" if i in hide else c for i, c in enumerate(text))
 
 
@@ -103,8 +131,9 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     read out); (b) a number plainly being read out that the ASR got only in part: a run of at
     least `min_cued_digits` digits (Arabic and Chinese mixed, any separators: 1-305-728-6) within
     `cue_window` characters after a `cues` word (手机号, 电话, 身份证, 卡号 …), also when the VAD
-    split the read-out into turns less than `join_gap_s` apart; the cue names the kind (电话 +
-    a run starting with 1 is a mobile). One evidence per number; span: the words of its digits.
+    split the read-out into turns less than `join_gap_s` apart, or wrote a digit as a character
+    of the same sound between other digits (要 for 幺, 散 for 三: `by_sound`); the cue names the
+    kind (电话 + a run starting with 1 is a mobile) unless the digits make a whole number. One evidence per number; span: the words of its digits.
     The quote is masked: a finding never holds the number itself.
     Why: seed 002 (外呼质检): "在外呼的过程中有意或者无意泄露了客户的隐私"; seed 002: "保护客户隐私".
     Not flagged: a masked or partial read-out (尾号 5678, the last four digits; 后六位); the
@@ -133,5 +162,5 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
             if last is not t:
                 end = text_span(last, 0, b2)[1]
             yield Evidence(start, end, f"坐席读出客户{_NAMES[kind]}（识别出 {n} 位，疑似完整读出）",
-                           quote=_mask(pii.mask(t.text), a, b),
+                           quote=_mask(pii.mask(t.text), a, b, kind),
                            confidence=round(p.lossy_confidence * prob, 3))
