@@ -17,6 +17,7 @@ from pipeline.rules.spans import (
     key_of,
     last_clause,
     lost,
+    says,
     turn_confidence,
 )
 from pipeline.text import is_han
@@ -42,12 +43,12 @@ def _without(t: Turn, *lexicons: Lexicon) -> str:
 # What an answer to a kind of question has to contain (the question's last clause decides):
 # when → a time, how many → a number, yes/no → a yes or a no. Other questions and requests
 # (为什么, 怎么办, 帮我查一下) need `min_answer_chars` of content.
-_WHEN = re.compile(r"什么时候|什么时间|几点|几号|哪天|多久|多长时间")
+_WHEN = ("什么时候", "什么时间", "几点", "几号", "哪天", "多久", "多长时间")  # by sound (`says`)
 _TIME = re.compile(r"[今明后]天|上午|下午|晚上|早上|中午|点|分钟|小时|[0-9一二三四五六七八九十两]+天|周|星期|"
                    r"礼拜|号|工作日|马上|立刻|尽快|稍后|之内|以内|之前|以后")
-_HOW_MANY = re.compile(r"多少|几")
+_HOW_MANY = ("多少", "几")
 _NUMBER = re.compile(r"[0-9零一二三四五六七八九十百千万两半]")
-_YES_NO = re.compile(r"能不能|可不可以|是不是|有没有|会不会|要不要|行不行|对不对|[吗么]$")
+_YES_NO = ("能不能", "可不可以", "是不是", "有没有", "会不会", "要不要", "行不行", "对不对")
 _REPLY = re.compile(r"^(能|是|有|会|要|行|对)|可以|不能|能的|是的|不是|有的|没有|会的|不会|不用|不行|"
                     r"对的|没问题|当然")
 
@@ -59,11 +60,11 @@ def answered(question: str, reply: str, content: str, min_chars: int) -> bool:
     """Whether the agent's `reply` (closing phrases removed) can answer `question`; `content` is
     the reply without farewells too (好的 alone answers nothing)."""
     q = last_clause(question).rstrip("？?")
-    if _WHEN.search(q):
+    if says(q, _WHEN):
         return bool(_TIME.search(reply))
-    if _HOW_MANY.search(q):
+    if says(q, _HOW_MANY):
         return bool(_NUMBER.search(reply))
-    if _YES_NO.search(q) and _REPLY.search(reply):
+    if (says(q, _YES_NO) or q.endswith(("吗", "么"))) and _REPLY.search(reply):
         return True
     if _DONE.search(content):  # a request met: 已经给您办好了, 马上帮您处理
         return True

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from pipeline.lexicon import Hit, Lexicon
 from pipeline.model import Call, Evidence, Role, Seconds, Turn
-from pipeline.text import Keyed, keyed
+from pipeline.text import Keyed, keyed, pinyin
 
 
 @lru_cache(maxsize=8192)
@@ -193,7 +193,18 @@ def asks(text: str) -> bool:
     clause = last_clause(text).replace("您", "你")
     if _INDEFINITE.search(clause):  # 几点都行, 什么时候都可以: no question
         return False
-    return any(w in clause for w in _OPEN_WORDS + _REQUESTS)
+    return any(w in clause for w in _REQUESTS) or says(clause, _OPEN_WORDS)
+
+
+def says(text: str, words: tuple[str, ...]) -> bool:
+    """Whether `text` has one of `words`, as written or by toneless pinyin (什么是候 for 什么时候):
+    Whisper swaps homophones inside question words too. Words with 哪 or 几 match as written
+    only (哪里 na li = 那里, 几号 ji hao = 记号)."""
+    if any(w in text for w in words):
+        return True
+    heard = f" {' '.join(pinyin(key_of(text).key))} "
+    return any(f" {' '.join(pinyin(w))} " in heard for w in words
+               if len(w) >= 2 and not set(w) & set("哪几"))
 
 
 _INDEFINITE = re.compile(r"(什么|哪|几|多少|怎么)[^，。？！]{0,4}(都|也)(行|可以|好|没问题|一样|无所谓)")
