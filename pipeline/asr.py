@@ -80,7 +80,16 @@ class Transcriber:
         """What was heard per (channel, region), reading the audio once, block by block.
 
         With language ID on, each turn carries the language of the window it was decoded in.
+        numpy's BLAS runs single-threaded meanwhile: the log-mel features are a matrix product, and
+        OpenBLAS's result (and so a few transcribed words) changed with its thread count, that is
+        with the machine's cores. CTranslate2's own threads are not affected.
         """
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._transcribe(blocks, windows, sr)
+
+    def _transcribe(self, blocks: Iterable[np.ndarray], windows: list[Window], sr: int) -> dict[Key, Heard]:
         words: dict[Key, list[Word]] = {}
         languages: dict[Key, tuple[str, float]] = {}
         todo = list(windows)

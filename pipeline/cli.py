@@ -79,8 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--compute-type", help="e.g. int8, float16, int8_float16 (overrides asr.compute_type)")
     r.add_argument("--beam-size", type=int, help="overrides asr.beam_size")
     r.add_argument("--threads", type=int, help="CPU threads per worker (overrides asr.cpu_threads)")
-    r.add_argument("--workers", "-j", type=int,
-                   help="worker processes, one model each (default: workers in run.yaml; 0 = one per core)")
+    r.add_argument("--workers", "-j", type=_workers,
+                   help="worker processes, one model each (default: workers in run.yaml; 0 = the setting "
+                        "`callqa tune` chose on this machine, else one per core; auto = tune now if never tuned)")
     r.add_argument("--engine", choices=["local", "ray"], default="local",
                    help="local: a pool of processes on this machine; ray: Ray actors (see --ray-address)")
     r.add_argument("--ray-address", help="an existing Ray cluster (e.g. ray://head:10001); default: start a "
@@ -109,6 +110,14 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--tolerance", type=float, default=1.0, help="seconds of slack when matching spans")
     e.set_defaults(func=cmd_eval)
 
+    t = sub.add_parser("tune", help="measure and cache the fastest workers × threads × batch size here",
+                       description="Measure a few workers × threads × batch-size settings on a short sample "
+                                   "of the bundled calls (about a minute per setting on 2 cores) and cache "
+                                   "the fastest for this CPU and model. `callqa run` then uses it wherever "
+                                   "configs/run.yaml leaves workers and asr.cpu_threads at 0.")
+    _common(t)
+    t.set_defaults(func=cmd_tune)
+
     from pipeline.review.commands import add_commands  # review, users, reviews, calibration
 
     add_commands(sub)
@@ -120,6 +129,47 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scorecard", type=Path, default=DEFAULT_SCORECARD,
                    help="scorecard items, points and thresholds (configs/scorecard.yaml)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+
+def _workers(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or auto, not {value!r}") from None
+
+
+def _tuned(cfg, workers: int | str | None):
+    """Apply `callqa tune`'s cached choice where the config leaves the speed knobs automatic."""
+    from pipeline import tune
+
+    setting = tune.cached(cfg)
+    if setting is None and workers == "auto":
+        print("首次使用 --workers auto：正在为本机测量最快的进程数、线程数和批大小……", file=sys.stderr)
+        setting = _run_tune(cfg)
+    if setting is None:
+        return cfg
+    if workers not in (None, 0, "auto"):
+        setting = dataclasses.replace(setting, workers=int(workers))
+    return tune.apply(cfg, setting)
+
+
+def _run_tune(cfg):
+    from pipeline import tune
+
+    best, results = tune.tune(cfg, progress=lambda line: print(line, file=sys.stderr))
+    path = tune.save(cfg, results)
+    print(f"本机最快设置：{best.label()}（已保存到 {path}）", file=sys.stderr)
+    return best
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    print(f"测量 {engine.cfg.asr.model}（{engine.cfg.asr.device}/{engine.cfg.asr.compute_type}）"
+          "在本机上的速度：", file=sys.stderr)
+    _run_tune(engine.cfg)
+    return 0
 
 
 def _engine(args: argparse.Namespace):
@@ -182,7 +232,9 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{engine.cfg.asr.device}/{engine.cfg.asr.compute_type}）", file=sys.stderr)
     # BusyError (another run holds OUT) and StoreError (OUT not writable) are CallqaErrors: main()
     # prints them, naming the other run or the path, and exits 2.
-    summary = batch.run(args.dir, args.out, engine, _Progress(), workers=args.workers or engine.cfg.worker_count,
+    engine = dataclasses.replace(engine, cfg=_tuned(engine.cfg, args.workers))
+    workers = args.workers if isinstance(args.workers, int) and args.workers else engine.cfg.worker_count
+    summary = batch.run(args.dir, args.out, engine, _Progress(), workers=workers,
                         engine_name=args.engine, ray_address=args.ray_address)
     print(_summary(summary, args.out))
     return 1 if summary.failed else 0

@@ -1,0 +1,73 @@
+"""The real Whisper model: language ID only where it can work, transcripts that do not depend on
+the machine's core count."""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pipeline import asr
+from pipeline.config import AsrOptions
+from tests.conftest import ROOT, SAMPLE_CALLS, voiced
+
+pytestmark = pytest.mark.slow  # loads the real Whisper base model
+
+
+@pytest.fixture(scope="module")
+def transcriber():
+    return asr.Transcriber(AsrOptions())
+
+
+# Language ID costs an encoder pass per window: it must not run with a model that cannot tell
+# Cantonese from Mandarin (issue 12: Whisper base paid it on every window, 0.72× the baseline).
+def test_base_has_no_cantonese_token_so_auto_leaves_language_id_off(transcriber):
+    assert not asr.has_cantonese_token(transcriber.model)
+    # faster-whisper lists yue for every multilingual model: that list must not decide it
+    assert "yue" in transcriber.model.supported_languages
+    assert transcriber.identify is False
+
+
+def test_language_id_never_runs_with_base(transcriber, monkeypatch):
+    def forbidden(*a, **kw):
+        raise AssertionError("detect_language ran with Whisper base")
+
+    monkeypatch.setattr(transcriber.model, "detect_language", forbidden)
+    sr = 16000
+    x = np.zeros((1, sr * 6), np.float32)
+    x[0, sr : sr * 3] = voiced(2, sr)
+    windows = asr.plan([[(1.0, 3.0)]], None, transcriber.opts)
+    heard = transcriber.transcribe([x], windows, sr)
+    assert all(h.language == "" for h in heard.values())
+
+
+def test_detect_language_on_forces_it(transcriber):
+    forced = asr.Transcriber(dataclasses.replace(AsrOptions(), detect_language="on"))
+    assert forced.identify is True
+
+
+TRANSCRIBE = """
+import json, sys
+from pipeline import asr, audio, config, turns
+cfg = config.load(); sr = cfg.audio.sample_rate
+frames = turns.scan(audio.blocks(sys.argv[1], sr), sr, cfg.vad)
+windows = asr.plan(turns.regions(frames, cfg.vad), frames, cfg.asr)
+heard = asr.Transcriber(cfg.asr).transcribe(audio.blocks(sys.argv[1], sr), windows, sr)
+print(json.dumps(sorted((list(k), h.text) for k, h in heard.items()), ensure_ascii=False))
+"""
+
+
+def test_transcripts_do_not_depend_on_blas_threads():
+    """numpy's OpenBLAS computes the log-mel features; with 2 threads instead of 1 it changed words
+    of c01 (本月 → 本日) before ASR pinned it to one thread."""
+    call = str(SAMPLE_CALLS / "c01_clean_inquiry.mp3")
+    texts = []
+    for threads in ("1", "2"):
+        env = os.environ | {"OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
+        res = subprocess.run([sys.executable, "-c", TRANSCRIBE, call], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=300, check=True)
+        texts.append(json.loads(res.stdout))
+    assert texts[0] == texts[1]
