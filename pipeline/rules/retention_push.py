@@ -24,6 +24,11 @@ class Params:
     letting_go: Lexicon = lexicon_file("letting_go")  # agent: 没关系, 以后有需要 … (DOMAIN §3.7)
     min_selling: int = 2  # cue score of a push: one strong cue (优惠) or two weak ones (套餐, 元)
     topic_chars: int = 10  # a turn this long that talks about the pitched product goes on selling
+    # The customer's reaction tells what an agent turn was: one refused again was a push, what
+    # ever its words — when it said ≥ `reaction_chars` 字 (no closing, let-go or answer), or the
+    # ASR returned it empty and it lasted ≥ `reaction_lost_s` (a closing takes ~3 s).
+    reaction_chars: int = 4
+    reaction_lost_s: Seconds = 4.0
     backchannel_chars: int = 2  # a customer 嗯/好/对 (≤ 2 字, no refusal) doesn't split a push
     backchannel_s: Seconds = 1.5  # an empty customer turn shorter than this is a lost 嗯嗯, longer
     # ones are replies the ASR lost (issue #15): they split pushes like any reply
@@ -62,6 +67,7 @@ def selling(p: Params, turn: Turn) -> int:
 
 
 _CONTRAST = ("不过", "但是", "可是", "其实")
+_DONE = re.compile(r"已经.{0,8}(好了|成功|办好|生效)")
 # Opening by conceding (行，那给您续宽带): talk about the product that follows is no push by itself.
 _CONCEDES = re.compile(r"^(行|好|可以|那好|明白|嗯|没问题)")
 # Asking for a yes once more: the turn ends on 好吗/行吗/可以吗/好不好/怎么样 or a bare 吧.
@@ -86,12 +92,19 @@ def topic(turns: list[Turn]) -> frozenset[str]:
     return frozenset(out)
 
 
+def _let_go(p: Params, turn: Turn) -> bool:
+    return bool(find(p.closings, turn) or find(p.letting_go, turn) or _CONCEDES.match(turn.text)
+                or _DONE.search(turn.text))
+
+
 def pushes(p: Params, turn: Turn, pitch: frozenset[str] = frozenset()) -> bool:
     """An agent turn that goes on selling: a `retention` phrase, or sales cues worth
     `min_selling` in a turn that neither closes (好的，不打扰您了，再见) nor lets the customer go
     (没关系，以后有需要…) without a 不过/但是 that turns it back to the offer."""
     if find(p.retention, turn):
         return True
+    if _DONE.search(turn.text):  # 已经给您办好了: reporting what was done, not selling
+        return False
     score = selling(p, turn)
     on_topic = (han_count(turn.text) >= p.topic_chars and any(w in turn.text for w in pitch)
                 and not _CONCEDES.match(turn.text))
@@ -121,6 +134,9 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     - not a push: the agent answering the customer's question or request (那多少钱？; 不要，你到
       底给不给我续宽带？); agent turns with only backchannels from the customer between them
       (≤ `backchannel_chars` 字, or an empty turn shorter than `backchannel_s`) are one push.
+    - the customer's reaction: an agent turn the customer refuses again was a push, whatever its
+      words, when it said ≥ `reaction_chars` 字 that neither close, let go nor answer — or when
+      the ASR returned it empty and it lasted ≥ `reaction_lost_s` (issue #15: lost turns).
     A customer `acceptance` (那就办吧) ends the episode.
     Why: seed 000 (业务质量): "营销过程中进行挽留是一次起、二次止,第三次挽留将视为强制性销售。"
     Not flagged: the first two pushes; offers before any refusal; pushes after the customer
@@ -144,10 +160,17 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     refused, count, in_push, asked = False, 0, False, False
     pitch: frozenset[str] = frozenset()  # what the offer that was refused was about
     recent: list[Turn] = []  # the agent's last two heard turns: what a refusal answers
+    maybe: Turn | None = None  # an agent turn since the last reply that may have been a push
     for turn in call.turns:
         if turn.role is Role.CUSTOMER:
             short = (han_count(turn.text) <= p.backchannel_chars if not is_empty(turn)
                      else turn.duration < p.backchannel_s)  # Whisper drops 嗯嗯 most of all
+            if refuses(p, turn) and refused and not in_push and not asked and maybe is not None:
+                count += 1  # refused again: what the agent said was a push
+                if count == p.max_pushes + 1:
+                    yield _evidence(maybe, count)
+            if not short or refuses(p, turn):
+                maybe = None
             if refuses(p, turn):  # before acceptance: 别给我办 is no 给我办
                 offered = not recent or any(selling(p, t) for t in recent)
                 if not refused and offered:  # a new episode; later refusals don't restart it
@@ -164,9 +187,19 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
             continue
         if not is_empty(turn):
             recent = [*recent[-1:], turn]
-        if not refused or in_push or asked or not pushes(p, turn, pitch):
+        if not refused or in_push or asked:
             continue
-        count, in_push = count + 1, True
+        if not pushes(p, turn, pitch):
+            said = han_count(turn.text) >= p.reaction_chars and not _let_go(p, turn)
+            if said or (is_empty(turn) and turn.duration >= p.reaction_lost_s):
+                maybe = maybe or turn
+            continue
+        count, in_push, maybe = count + 1, True, None
         if count == p.max_pushes + 1:  # once: the count only grows within an episode
-            yield Evidence(turn.start, turn.end, f"客户拒绝后第 {count} 次挽留，视为强制性销售",
-                           quote=turn.text, confidence=turn_confidence(turn))
+            yield _evidence(turn, count)
+
+
+def _evidence(turn: Turn, count: int) -> Evidence:
+    heard = not is_empty(turn)  # a push known from the customer's reaction only: less sure
+    return Evidence(turn.start, turn.end, f"客户拒绝后第 {count} 次挽留，视为强制性销售",
+                    quote=turn.text, confidence=turn_confidence(turn) if heard else 0.5)
