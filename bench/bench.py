@@ -154,9 +154,15 @@ def main() -> None:
     shutil.rmtree(folder)
     b, c = res["baseline"], res["callqa"]
     speed = {k: v["audio_s"] / v["wall_s"] for k, v in res.items()}
+    from pipeline import config, tune
+
+    cpu_name, flags = tune.cpu()
+    tuned = tune.cached(config.load())
     report = {
-        "date": date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"{platform.python_version()}", "calls": len(corpus), "audio_min": round(c["audio_s"] / 60, 1),
+        "date": date.today().isoformat(), "machine": f"{cpu_name} ({' '.join(flags) or 'no AVX2'}), "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        "tuned": tuned.label() if tuned else "not tuned (one worker per core, batch 4)",
+        "calls": len(corpus), "audio_min": round(c["audio_s"] / 60, 1),
         "beam": args.beam, "compute_type": args.compute_type, "workers": args.workers, **res,
         "speedup": round(speed["callqa"] / speed["baseline"], 2),
     }
@@ -168,7 +174,8 @@ def main() -> None:
         print(f"| {name} | {v['wall_s']:.1f} | {v['audio_s'] / v['wall_s']:.1f} | {v['cer']['agent']:.1%} | "
               f"{v['cer']['customer']:.1%} | {v['peak_rss_mb']:.0f} |")
     print(f"\ncallqa / baseline speed: {report['speedup']}× on {len(corpus)} calls "
-          f"({report['audio_min']} min), {report['machine']}, {report['date']}")
+          f"({report['audio_min']} min), {report['machine']}, {report['date']}; callqa setting: "
+          f"{report['tuned']}; callqa stages (s, summed over workers): {c['stage_s']}")
 
 
 def make_corpus_index(folder: Path, calls: Path) -> list[tuple[Path, dict]]:

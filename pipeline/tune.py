@@ -57,23 +57,28 @@ def candidates(cores: int) -> list[Setting]:
     return [Setting(w, max(1, cores // w), b) for w in workers for b in (4, 8)]
 
 
-def machine_key(cfg: RunConfig) -> str:
-    """CPU model, the vector extensions that decide CTranslate2's kernels, cores, model, engine."""
-    import ctranslate2
-
-    cpu, flags = platform.machine(), set()
+def cpu() -> tuple[str, list[str]]:
+    """The CPU's model name and the vector extensions that decide CTranslate2's kernels."""
+    name, flags = platform.machine(), set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and cpu == platform.machine():
-                cpu = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
+            if line.startswith("model name") and name == platform.machine():
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith(("flags", "Features")):
                 flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    vec = sorted(flags & {"avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_int8", "asimd"})
+    return name, sorted(flags & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8",
+                                 "asimd", "asimddp", "sve"})
+
+
+def machine_key(cfg: RunConfig) -> str:
+    """CPU, cores, model and engine: a tuned setting holds only for all of them together."""
+    import ctranslate2
+
     model = cfg.asr.model_path() / "model.bin"
     size = model.stat().st_size if model.exists() else 0
-    blob = json.dumps([cpu, vec, os.cpu_count(), str(model), size, cfg.asr.compute_type,
+    blob = json.dumps([*cpu(), os.cpu_count(), str(model), size, cfg.asr.compute_type,
                        cfg.asr.device, ctranslate2.__version__])
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
