@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__
+from pipeline import __version__, tune
 from pipeline.config import ROOT
 from pipeline.errors import CallqaError, ConfigError
 
@@ -25,6 +25,7 @@ examples:
   callqa rescore /data/qa/2026-11-21
         after editing lexicons/*.txt or configs/scorecard.yaml: re-score without ASR
   callqa check                      validate scorecard and lexicons (errors name file:line)
+  callqa tune                       once per machine: measure and keep the fastest workers/threads
   callqa rules / callqa rule silence_gap
         list the rules / show one rule's documentation and default parameters
   callqa eval data/sample_calls out/
@@ -79,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--compute-type", help="e.g. int8, float16, int8_float16 (overrides asr.compute_type)")
     r.add_argument("--beam-size", type=int, help="overrides asr.beam_size")
     r.add_argument("--threads", type=int, help="CPU threads per worker (overrides asr.cpu_threads)")
-    r.add_argument("--workers", "-j", type=_workers,
+    r.add_argument("--workers", "-j", type=tune.workers_arg,
                    help="worker processes, one model each (default: workers in run.yaml; 0 = the setting "
                         "`callqa tune` chose on this machine, else one per core; auto = tune now if never tuned)")
     r.add_argument("--engine", choices=["local", "ray"], default="local",
@@ -111,12 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_eval)
 
     t = sub.add_parser("tune", help="measure and cache the fastest workers × threads × batch size here",
-                       description="Measure a few workers × threads × batch-size settings on a short sample "
-                                   "of the bundled calls (about a minute per setting on 2 cores) and cache "
-                                   "the fastest for this CPU and model. `callqa run` then uses it wherever "
-                                   "configs/run.yaml leaves workers and asr.cpu_threads at 0.")
+                       description=tune.DESCRIPTION)
     _common(t)
-    t.set_defaults(func=cmd_tune)
+    t.set_defaults(func=lambda a: tune.cmd_tune(_engine(a).cfg))
 
     from pipeline.review.commands import add_commands  # review, users, reviews, calibration
 
@@ -129,47 +127,6 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scorecard", type=Path, default=DEFAULT_SCORECARD,
                    help="scorecard items, points and thresholds (configs/scorecard.yaml)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-
-
-def _workers(value: str) -> int | str:
-    if value == "auto":
-        return value
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or auto, not {value!r}") from None
-
-
-def _tuned(cfg, workers: int | str | None):
-    """Apply `callqa tune`'s cached choice where the config leaves the speed knobs automatic."""
-    from pipeline import tune
-
-    setting = tune.cached(cfg)
-    if setting is None and workers == "auto":
-        print("首次使用 --workers auto：正在为本机测量最快的进程数、线程数和批大小……", file=sys.stderr)
-        setting = _run_tune(cfg)
-    if setting is None:
-        return cfg
-    if workers not in (None, 0, "auto"):
-        setting = dataclasses.replace(setting, workers=int(workers))
-    return tune.apply(cfg, setting)
-
-
-def _run_tune(cfg):
-    from pipeline import tune
-
-    best, results = tune.tune(cfg, progress=lambda line: print(line, file=sys.stderr))
-    path = tune.save(cfg, results)
-    print(f"本机最快设置：{best.label()}（已保存到 {path}）", file=sys.stderr)
-    return best
-
-
-def cmd_tune(args: argparse.Namespace) -> int:
-    engine = _engine(args)
-    print(f"测量 {engine.cfg.asr.model}（{engine.cfg.asr.device}/{engine.cfg.asr.compute_type}）"
-          "在本机上的速度：", file=sys.stderr)
-    _run_tune(engine.cfg)
-    return 0
 
 
 def _engine(args: argparse.Namespace):
@@ -232,7 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{engine.cfg.asr.device}/{engine.cfg.asr.compute_type}）", file=sys.stderr)
     # BusyError (another run holds OUT) and StoreError (OUT not writable) are CallqaErrors: main()
     # prints them, naming the other run or the path, and exits 2.
-    engine = dataclasses.replace(engine, cfg=_tuned(engine.cfg, args.workers))
+    engine = dataclasses.replace(engine, cfg=tune.resolve(engine.cfg, args.workers))
     workers = args.workers if isinstance(args.workers, int) and args.workers else engine.cfg.worker_count
     summary = batch.run(args.dir, args.out, engine, _Progress(), workers=workers,
                         engine_name=args.engine, ray_address=args.ray_address)
