@@ -33,6 +33,7 @@ def test_review_flow(browser, served, login):
     )
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: (errors.append(f"dialog: {d.message}"), d.dismiss()))
     login(page, s.url, "zhang", PASSWORD)
     page.click("table.queue a.open >> nth=0")
     page.wait_for_selector("li.finding")
@@ -56,6 +57,19 @@ def test_review_flow(browser, served, login):
     page.wait_for_function(
         f"Math.abs(document.getElementById('player').currentTime - {max(line_start - 1, 0)}) < 0.6"
     )
+
+    # The transcript's <script> is shown as text and never runs (no dialog, see `errors`).
+    assert "<script>alert(1)</script>" in page.inner_text(".transcript")
+    # Space pauses and plays; K goes back a finding and plays from 1 s before it.
+    page.keyboard.press(" ")
+    page.wait_for_function("document.getElementById('player').paused")
+    page.keyboard.press(" ")
+    page.wait_for_function("!document.getElementById('player').paused")
+    page.keyboard.press("k")
+    first = float(cards.nth(0).get_attribute("data-start"))
+    page.wait_for_function(
+        f"Math.abs(document.getElementById('player').currentTime - {max(first - 1, 0)}) < 0.6")
+    assert page.locator("li.finding.current").get_attribute("data-start") == cards.nth(0).get_attribute("data-start")
 
     before = _human(page)
     # Confirm one with the keyboard: J selects the next finding (and plays it), C confirms it.
