@@ -279,3 +279,20 @@ def test_lead_assigns_calls_and_sees_calibration(app):
     r = zhang.post("/calibration/assign", data={"csrf": _csrf(zhang.get("/").text), "top": "1",
                                                 "inspector": "zhang"})
     assert r.status_code == 403
+
+
+def test_changed_and_vanished_findings_show_as_needing_rereview(app, out):
+    c = client(app)
+    cid = _top_call(c)
+    csrf = _csrf(c.get(f"/calls/{cid}").text)
+    fs = _findings(app, cid)
+    for f in fs[:2]:
+        c.post(f"/calls/{cid}/findings/{f['id']}", data={"csrf": csrf, "action": "confirm"})
+    conn = app.state.review.conn
+    conn.execute("UPDATE findings_index SET points = 9, fingerprint = 'new' WHERE id = ?", (fs[0]["id"],))
+    conn.execute("DELETE FROM findings_index WHERE id = ?", (fs[1]["id"],))
+    html = c.get(f"/calls/{cid}").text
+    assert "需复核：建议已变化" in html and "需复核：原建议已消失" in html
+    assert "需复核 1" in c.get("/").text
+    rows = export.review_rows(conn)
+    assert len(rows) == 2 and all(r["needs_rereview"] for r in rows)
