@@ -296,3 +296,10 @@ def test_changed_and_vanished_findings_show_as_needing_rereview(app, out):
     assert "需复核 1" in c.get("/").text
     rows = export.review_rows(conn)
     assert len(rows) == 2 and all(r["needs_rereview"] for r in rows)
+
+
+def test_call_page_links_the_next_call_that_needs_review(app):
+    c = client(app)
+    ids = re.findall(r'href="/calls/([^"]+)"', c.get("/").text)
+    assert f'id="next-call" href="/calls/{ids[1]}"' in c.get(f"/calls/{ids[0]}").text
+    assert 'id="next-call"' not in c.get(f"/calls/{ids[1]}").text

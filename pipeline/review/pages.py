@@ -158,6 +158,7 @@ async def call_page(request: Request) -> Response:
         verdicts=dec.VERDICTS,
         history=history[:200],
         has_audio=media.audio_path(st.conn, st.audio_root, call_id) is not None,
+        next_call=queue.next_call(st.conn, call, None if user.is_lead else user.name, user.name),
         **ctx,
     )
 

@@ -126,6 +126,19 @@ def page(
     return Page(rows, counts, total, n, pages)
 
 
+def next_call(conn: sqlite3.Connection, current: dict[str, Any], viewer: str | None, me: str) -> str | None:
+    """The call after `current` in queue order that still needs this viewer (not 已审核)."""
+    args: dict[str, Any] = {"viewer": viewer, "me": me, "p": current["points"],
+                            "mc": current["min_conf"], "id": current["call_id"]}
+    sql = (f"WITH x AS ({_DECIDED}) SELECT c.call_id FROM calls_index c "
+           f"LEFT JOIN x ON x.call_id = c.call_id WHERE c.n_findings > 0 AND {_STATUS} != 'done' "
+           "AND (c.points < :p OR (c.points = :p AND (c.min_conf > :mc "
+           "OR (c.min_conf = :mc AND c.call_id > :id)))) "
+           "ORDER BY c.points DESC, c.min_conf ASC, c.call_id LIMIT 1")
+    row = conn.execute(sql, args).fetchone()
+    return row[0] if row else None
+
+
 def choices(conn: sqlite3.Connection) -> dict[str, list[str]]:
     """Values for the filter drop-downs (distinct over indexed columns: fast)."""
     return {
