@@ -215,3 +215,12 @@ def test_rule_quality_from_decisions(out):
     assert (q.confirmed, q.rejected, q.missed) == (1, 1, 2)
     assert q.precision == 0.5 and q.recall == pytest.approx(1 / 3)
     assert "召回率" in quality.text([q])
+
+
+def test_swap_waits_for_no_batch(out):
+    from pipeline.lock import BusyError, run_lock
+
+    conn = _conn(out)
+    busy = conn.execute("SELECT call_id, call_date FROM calls_index LIMIT 1").fetchone()
+    with run_lock(out), pytest.raises(BusyError):
+        swap_call(out, busy["call_id"], busy["call_date"], scorecard.load(SCORECARD))

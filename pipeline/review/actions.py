@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from pipeline.lock import BusyError
 from pipeline.review import auth, media
 from pipeline.review import decisions as dec
 from pipeline.review.pages import call_context, findings_of
@@ -181,6 +182,8 @@ async def swap(request: Request) -> Response:
         n = swap_call(st.out, call_id, row["call_date"], st.card)
     except LookupError as e:
         return refused(str(e), 404)
+    except BusyError:
+        return refused("结果文件夹正在被批处理或重新评分使用，请等它结束后再交换声道", 409)
     dec.note(st.conn, user.name, call_id, "swap", f"交换坐席/客户声道并重新评分：{n} 条建议扣分")
     st.refresh(every_s=0)
     return RedirectResponse(f"/calls/{call_id}", status_code=303)

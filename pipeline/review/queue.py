@@ -85,10 +85,14 @@ def _where(f: Filters, args: dict[str, Any]) -> str:
     # EXISTS probes the (rule, call_id) index per call; `IN (SELECT …)` was planned as a scan
     # (4x slower at 100,000 findings, bench/review_queue.py).
     if f.rule:
-        clauses.append("EXISTS (SELECT 1 FROM findings_index r WHERE r.rule = :rule AND r.call_id = c.call_id)")
+        clauses.append(
+            "EXISTS (SELECT 1 FROM findings_index r WHERE r.rule = :rule AND r.call_id = c.call_id)"
+        )
         args["rule"] = f.rule
     if f.item:
-        clauses.append("EXISTS (SELECT 1 FROM findings_index i WHERE i.item = :item AND i.call_id = c.call_id)")
+        clauses.append(
+            "EXISTS (SELECT 1 FROM findings_index i WHERE i.item = :item AND i.call_id = c.call_id)"
+        )
         args["item"] = f.item
     if f.assigned:
         clauses.append("c.call_id IN (SELECT call_id FROM assignments WHERE user = :me)")
@@ -126,15 +130,24 @@ def page(
     return Page(rows, counts, total, n, pages)
 
 
-def next_call(conn: sqlite3.Connection, current: dict[str, Any], viewer: str | None, me: str) -> str | None:
+def next_call(
+    conn: sqlite3.Connection, current: dict[str, Any], viewer: str | None, me: str
+) -> str | None:
     """The call after `current` in queue order that still needs this viewer (not 已审核)."""
-    args: dict[str, Any] = {"viewer": viewer, "me": me, "p": current["points"],
-                            "mc": current["min_conf"], "id": current["call_id"]}
-    sql = (f"WITH x AS ({_DECIDED}) SELECT c.call_id FROM calls_index c "
-           f"LEFT JOIN x ON x.call_id = c.call_id WHERE c.n_findings > 0 AND {_STATUS} != 'done' "
-           "AND (c.points < :p OR (c.points = :p AND (c.min_conf > :mc "
-           "OR (c.min_conf = :mc AND c.call_id > :id)))) "
-           "ORDER BY c.points DESC, c.min_conf ASC, c.call_id LIMIT 1")
+    args: dict[str, Any] = {
+        "viewer": viewer,
+        "me": me,
+        "p": current["points"],
+        "mc": current["min_conf"],
+        "id": current["call_id"],
+    }
+    sql = (
+        f"WITH x AS ({_DECIDED}) SELECT c.call_id FROM calls_index c "
+        f"LEFT JOIN x ON x.call_id = c.call_id WHERE c.n_findings > 0 AND {_STATUS} != 'done' "
+        "AND (c.points < :p OR (c.points = :p AND (c.min_conf > :mc "
+        "OR (c.min_conf = :mc AND c.call_id > :id)))) "
+        "ORDER BY c.points DESC, c.min_conf ASC, c.call_id LIMIT 1"
+    )
     row = conn.execute(sql, args).fetchone()
     return row[0] if row else None
 

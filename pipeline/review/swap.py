@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from pipeline import rows
+from pipeline.lock import run_lock
 from pipeline.model import Call, Role
 from pipeline.scorecard import Scorecard, evaluate
 from pipeline.store import Store
@@ -27,7 +28,11 @@ def swapped(call: Call) -> Call:
 
 def swap_call(out: Path, call_id: str, call_date: str, card: Scorecard) -> int:
     """Swap and re-score one stored call; returns its new number of findings."""
-    store = Store(out)
+    with run_lock(out):  # never while a batch or rescore writes this OUT (BusyError then)
+        return _swap(Store(out), call_id, call_date, card)
+
+
+def _swap(store: Store, call_id: str, call_date: str, card: Scorecard) -> int:
     part = store.part("calls", call_id, call_date)  # one part, not a scan of every call
     row = (
         rows.CallRow.from_record(pq.read_table(part).to_pylist()[0] | {"call_date": call_date})
