@@ -28,8 +28,8 @@ class Params:
 
 
 # The wait acknowledged by structure as well as by phrase: an apology or thanks with 等 close
-# behind it (不好意思啊让您等了, 谢谢您耐心等), or 久等 / 耐心 anywhere in the return.
-_ACK = re.compile(r"(抱歉|不好意思|对不起|感谢|谢谢|辛苦)[^。？！?!]{0,8}等|久等|耐心")
+# behind it (不好意思啊让您等了, 谢谢您耐心等), or 久等 / 等…久 / 耐心 / 耽误 anywhere in the return.
+_ACK = re.compile(r"(抱歉|不好意思|对不起|感谢|谢谢|辛苦)[^。？！?!]{0,8}等|久等|等[^。？！?!]{0,3}久|耐心|耽误")
 # What a wait announced in other words sounds like: 等, or the agent going to look something up.
 _WAIT = re.compile(r"等|查|确认|核实|核对|问一下|处理一下|操作一下|登记")
 
