@@ -6,7 +6,7 @@
 | T002 | silence_gap       | dead air > 3 s after the customer (seed 004)         |
 | T003 | hold_etiquette    | hold not announced/acknowledged, > 30 s, > 2 min (002, 004) |
 | T004 | overtalk          | agent talks over the customer > 1 s: 抢话 (002, 004)  |
-| T005 | agent_hangup      | agent ends the call before the customer confirms (000) |
+| T005 | agent_hangup      | agent ends on the customer's open question (000)    |
 | V001 | speech_rate       | agent 字/分 outside the band (seeds 000, 002, 004)   |
 | V002 | loudness          | agent suddenly loud, or too quiet (seeds 000, 002)   |
 | V003 | language_switch   | 普通话/粤语 switched unasked or not followed (000)   |
@@ -16,7 +16,7 @@
 | W004 | pii_leak          | agent reads out a full phone/ID/card number (002)    |
 | S001 | greeting          | no greeting in the opening (seeds 000, 002, 003)     |
 | S002 | closing           | no closing at the end (seeds 000, 002)               |
-| S003 | retention_push    | third retention push after a refusal (seed 000)      |
+| S003 | retention_push    | third push (selling after a no) (seed 000)           |
 """
 
 from pipeline.rules import (  # noqa: F401  (imported to register)
