@@ -15,7 +15,7 @@ from pipeline.rules.spans import find, is_empty, lost, turn_confidence
 class Params:
     phrases: Lexicon = lexicon_file("closings")  # DOMAIN.md §3.4; seed 002 "感谢来电,再见。"
     closing_turns: int = 2  # DOMAIN.md §3.4: "last 2 agent utterances"
-    lost_turn_s: Seconds = 0.5  # an empty turn this long may hold 再见 (issue #15: lost turns)
+    lost_turn_s: Seconds = 0.6  # an empty turn this long may hold 好的再见 (issue #15: lost turns)
 
 
 @rule("S002", "closing", Params)

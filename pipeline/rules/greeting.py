@@ -17,8 +17,9 @@ class Params:
     opening_turns: int = 2  # DOMAIN.md §3.3: "first agent utterance, or first 2 … within 15 s"
     window_s: Seconds = 15.0  # DOMAIN.md §3.3, counted from the agent's first turn
     # Issue #15: the ASR returned nothing for a greeting turn. An empty turn this long may hold
-    # a greeting (您好 takes ~0.5 s); shorter empty turns are clicks and breaths, not turns.
-    lost_turn_s: Seconds = 0.5
+    # a greeting (您好，很高兴为您服务 takes ~2 s); shorter empty turns are line noise, clicks and
+    # breaths on an 8 kHz channel, which must not excuse a missing greeting.
+    lost_turn_s: Seconds = 1.0
 
 
 @rule("S001", "greeting", Params)
