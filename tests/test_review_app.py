@@ -207,6 +207,8 @@ def test_inspector_cannot_read_another_inspectors_decisions(app, out):
     assert "张的秘密评论" in zhang.get(f"/calls/{cid}").text
     assert "张的秘密评论" not in li.get(f"/calls/{cid}").text
     assert "张的秘密评论" in lead.get(f"/calls/{cid}").text
+    assert "其他质检员得分：zhang 100" in lead.get(f"/calls/{cid}").text
+    assert "其他质检员得分" not in li.get(f"/calls/{cid}").text
     assert li.get("/calibration").status_code == 403
 
 

@@ -123,6 +123,11 @@ def call_context(conn: sqlite3.Connection, caps: Caps, call_id: str, user: User)
         "human": human,
         "categories": categories(machine, human, caps),
         "decided": sum(1 for v in views if v.mine and v.mine.verdict and not v.stale),
+        # A lead sees each inspector's score of this call beside their own.
+        "others": [
+            (name, human_score(findings, [d for d in everyone if d.user == name], caps).total)
+            for name in sorted({d.user for d in everyone} - {user.name})
+        ],
     }
 
 
