@@ -83,6 +83,7 @@ def serve(out: Path, scorecard_path: Path, host: str, port: int, audio_root: Pat
             "请只在受信任的内网使用，并在前面加 HTTPS 反向代理。",
             file=sys.stderr,
         )
+    print("正在更新审核索引（首次打开大的结果文件夹时较慢，之后只读取有变化的通话）…", file=sys.stderr)
     app = create_app(out, scorecard_path, audio_root)
     if app.state.review.audio_root is None:
         print(
