@@ -44,8 +44,9 @@ def _without(t: Turn, *lexicons: Lexicon) -> str:
 # when → a time, how many → a number, yes/no → a yes or a no. Other questions and requests
 # (为什么, 怎么办, 帮我查一下) need `min_answer_chars` of content.
 _WHEN = ("什么时候", "什么时间", "几点", "几号", "哪天", "多久", "多长时间")  # by sound (`says`)
-_TIME = re.compile(r"[今明后]天|上午|下午|晚上|早上|中午|点|分钟|小时|[0-9一二三四五六七八九十两]+天|周|星期|"
-                   r"礼拜|号|工作日|马上|立刻|尽快|稍后|之内|以内|之前|以后")
+_TIME = re.compile(r"[今明后]天|上午|下午|晚上|早上|中午|[0-9一二三四五六七八九十两半几]+(点|号|天|分钟|"
+                   r"小时|个月|周)|周[一二三四五六日末]|星期|礼拜|工作日|马上|立刻|尽快|稍后|之内|以内|"
+                   r"之前|以后")
 _HOW_MANY = ("多少", "几")
 _NUMBER = re.compile(r"[0-9零一二三四五六七八九十百千万两半]")
 _YES_NO = ("能不能", "可不可以", "是不是", "有没有", "会不会", "要不要", "行不行", "对不对")

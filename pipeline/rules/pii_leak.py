@@ -83,7 +83,7 @@ def _cued(p: Params, turns: list[Turn]) -> Iterator[tuple[Turn, int, int, str, i
         offset, turn = next((o, t) for o, t in reversed(where) if o <= m.start())
         last_offset, last = next((o, t) for o, t in reversed(where) if o < m.end())
         a, b = m.start() - offset, min(m.end() - offset, len(turn.text))
-        if any(s.start < b and a < s.end for s in pii.find(turn.text)):
+        if any(s.start < b and a < s.end and s.kind in p.kinds for s in pii.find(turn.text)):
             continue  # a whole number: reported by the exact path
         whole = pii.find(m.group())
         kind = whole[0].kind if len(whole) == 1 and whole[0].kind != "landline" else kind

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pipeline.lexicon import Lexicon
 from pipeline.model import Call, Evidence, Role, Seconds
 from pipeline.rules.registry import lexicon_file, rule
-from pipeline.rules.spans import find, last_agent_turn_before, lost, speech_gaps
+from pipeline.rules.spans import find, is_question, last_agent_turn_before, lost, speech_gaps
 from pipeline.text import han_count
 
 
@@ -22,6 +23,10 @@ class Params:
     ack_chars: int = 4  # a customer turn this short (好的, 嗯嗯, 行) only acknowledges the agent
 
 
+# The customer agreeing to wait (好的我等一下, 行我等着): whatever the agent said, this is a hold.
+_WAITS = re.compile(r"我?等(一下|一会|会儿|着|等)|我等")
+
+
 @rule("T002", "silence_gap", Params)
 def check(call: Call, p: Params) -> Iterator[Evidence]:
     """After the customer stops, nobody speaks for more than 3 s: dead air.
@@ -32,7 +37,8 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     Not flagged: a silence after the agent announced a hold (请稍等 / 麻烦您稍等 …, lexicon
     `hold`) — holds are judged by hold etiquette instead; a silence after the customer only
     acknowledged (≤ `ack_chars` 字: 好的) an agent turn the ASR returned empty (≥ `lost_turn_s`),
-    which may have announced the hold.
+    which may have announced the hold; a silence after the customer agreed to wait (好的，我等
+    一下: ≤ 2 × `ack_chars` 字, no question), whatever the agent's words were.
 
     Bad:
         C 10.0 12.0 我的快递到哪了
@@ -51,6 +57,9 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
         if announced is not None and lost(announced, p.lost_turn_s) and \
                 han_count(ended.text) <= p.ack_chars:
             continue
+        if _WAITS.search(ended.text) and not is_question(ended.text) and \
+                han_count(ended.text) <= 2 * p.ack_chars:
+            continue  # 好的，我等一下: the customer agreed to a hold the ASR didn't catch
         yield Evidence(
             start,
             end,
