@@ -8,7 +8,7 @@ import pytest
 from pipeline import config, scorecard
 from pipeline.batch import Engine, rescore, run
 from pipeline.cli import DEFAULT_SCORECARD
-from pipeline.evaluate import evaluate
+from pipeline.evaluate import LOST_BOUND, evaluate
 from tests.conftest import SAMPLE_CALLS
 
 pytestmark = pytest.mark.slow
@@ -40,6 +40,13 @@ def test_every_rule_scores_f1_of_at_least_0_9(out):
         c = report.rules[rule]
         assert c.tp + c.fn > 0, f"no labelled {rule} in the sample calls"
         assert c.f1 >= 0.9, (rule, c, [m for m in report.misses if rule in m])
+
+
+def test_no_call_loses_more_than_5_percent_of_a_party_to_empty_turns(out):
+    report = evaluate(SAMPLE_CALLS, out)
+    assert report.lost
+    over = {key: round(x.char_share, 3) for key, x in report.lost.items() if x.char_share > LOST_BOUND}
+    assert not over, over
 
 
 def test_turn_edges_within_0_3_s_of_the_truth(out):

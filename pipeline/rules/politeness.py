@@ -39,6 +39,17 @@ def _thanks(turn: Turn, p: Params) -> bool:
     )
 
 
+def _reply_run(call: Call, first: Turn) -> list[Turn]:
+    """The agent's whole reply: `first` and the agent turns after it until the customer speaks."""
+    run = []
+    for t in call.turns[call.turns.index(first):]:
+        if t.role is Role.CUSTOMER and t.text:
+            break
+        if t.role is Role.AGENT:
+            run.append(t)
+    return run
+
+
 @rule("W003", "politeness", Params)
 def check(call: Call, p: Params) -> Iterator[Evidence]:
     """The agent doesn't answer thanks, never uses polite words, or addresses the customer as 你.
@@ -52,7 +63,8 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     Why: seed 002 (服务用语): "礼貌用语恰当(2分)——合理使用“您、请”等用语", "致谢语(1分)——及时
     合理回应", "致歉语(1分)——客户出现问题及不满及时合理回应"; seed 004: "Not meet 5 客户致谢时,
     客服没有适当回应,表示“不用谢”“这是我应该做的”", "Not meet 7 没有使用服务敬语".
-    Not flagged: thanks at the close — answered by the agent's last turn, or by 还有其他问题吗/
+    The reply is every agent turn until the customer speaks again (the VAD splits one reply at its
+    pauses). Not flagged: thanks at the close — answered by the agent's last turn, or by 还有其他问题吗/
     再见 (S002 judges the closing); thanks while declining (不用了谢谢, 真的不要谢谢) or followed by
     more talk (谢谢，那师傅几点来); a reply the ASR returned empty; a single 你 (ASR writes 你 for 您); 反问 like 明白吗 (W001).
 
@@ -71,10 +83,11 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     if not agent:
         return
     for said, reply in call.replies():
-        if reply is agent[-1] or not _thanks(said, p) or lost(reply):
+        run = _reply_run(call, reply)  # the VAD cuts one reply at its pauses (不客气 | 祝您… | 再见)
+        if agent[-1] in run or not _thanks(said, p) or lost(reply):
             continue  # a reply the ASR returned empty may hold the 不客气 (issue #15)
-        thanked = any(h.entry.kind == "thanks" for h in find(p.politeness, reply))
-        if not thanked and not find(p.thanks_reply, reply) and not find(p.closings, reply):
+        thanked = any(h.entry.kind == "thanks" for t in run for h in find(p.politeness, t))
+        if not thanked and not any(find(p.thanks_reply, t) or find(p.closings, t) for t in run):
             yield Evidence(reply.start, reply.end, "客户致谢后坐席未回应（如“不客气”“这是我应该做的”）",
                            quote=reply.text, confidence=turn_confidence(reply))
     chars = sum(han_count(t.text) for t in agent)
