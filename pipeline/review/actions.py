@@ -1,6 +1,6 @@
 """State-changing requests: log in and out, decide, add a missed deduction, swap the channels.
 
-Every POST passes `checked_form` (CSRF) first. A form posted by a browser without JavaScript gets
+Every POST passes `signed_in_form` (session, then CSRF) first; the login passes `checked_form`. A form posted by a browser without JavaScript gets
 a redirect back to the page; the page's script asks for JSON and swaps in the re-rendered parts.
 """
 
@@ -21,8 +21,8 @@ from pipeline.review.web import (
     refused,
     render,
     secure,
+    signed_in_form,
     state,
-    to_login,
     wants_json,
 )
 
@@ -91,12 +91,10 @@ def _back(request: Request, call_id: str, anchor: str = "") -> Response:
 
 
 async def decide(request: Request) -> Response:
-    user = current_user(request)
-    if user is None:
-        return to_login(request)
-    form = await checked_form(request)
-    if form is None:
-        return refused()
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    user, form = got
     st = state(request)
     call_id, fid = request.path_params["call_id"], request.path_params["finding_id"]
     finding = next((f for f in findings_of(st.conn, call_id) if f["id"] == fid), None)
@@ -120,12 +118,10 @@ async def decide(request: Request) -> Response:
 
 
 async def missed(request: Request) -> Response:
-    user = current_user(request)
-    if user is None:
-        return to_login(request)
-    form = await checked_form(request)
-    if form is None:
-        return refused()
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    user, form = got
     st, call_id = state(request), request.path_params["call_id"]
     if (
         st.conn.execute("SELECT 1 FROM calls_index WHERE call_id = ?", (call_id,)).fetchone()
@@ -150,11 +146,10 @@ async def missed(request: Request) -> Response:
 
 
 async def withdraw(request: Request) -> Response:
-    user = current_user(request)
-    if user is None:
-        return to_login(request)
-    if await checked_form(request) is None:
-        return refused()
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    user, _form = got
     try:
         dec.withdraw(state(request).conn, user.name, request.path_params["missed_id"])
     except ValueError as e:
@@ -163,11 +158,10 @@ async def withdraw(request: Request) -> Response:
 
 
 async def swap(request: Request) -> Response:
-    user = current_user(request)
-    if user is None:
-        return to_login(request)
-    if await checked_form(request) is None:
-        return refused()
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    user, _form = got
     st, call_id = state(request), request.path_params["call_id"]
     row = (
         st.conn.execute(

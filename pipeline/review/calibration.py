@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from pipeline.review import auth, quality, queue
 from pipeline.review.db import transaction
-from pipeline.review.web import checked_form, current_user, refused, render, state, to_login
+from pipeline.review.web import current_user, refused, render, signed_in_form, state, to_login
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +110,10 @@ async def page(request: Request) -> Response:
 
 
 async def assign(request: Request) -> Response:
-    user = current_user(request)
-    if user is None:
-        return to_login(request)
-    form = await checked_form(request)
-    if form is None:
-        return refused()
+    got = await signed_in_form(request)
+    if isinstance(got, Response):
+        return got
+    user, form = got
     if not user.is_lead:
         return refused("只有质检主管可以分配通话", 403)
     st = state(request)

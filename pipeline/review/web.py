@@ -94,6 +94,18 @@ async def checked_form(request: Request) -> dict[str, str] | None:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+async def signed_in_form(request: Request) -> tuple[auth.User, dict[str, str]] | Response:
+    """The user and the CSRF-checked form of a state-changing request, or the refusal to send:
+    one place decides both, in this order, for every POST but the login."""
+    user = current_user(request)
+    if user is None:
+        return to_login(request)
+    form = await checked_form(request)
+    if form is None:
+        return refused()
+    return user, form
+
+
 def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
