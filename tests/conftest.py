@@ -56,3 +56,18 @@ def stereo_call(tmp_path):
         customer = signal(12, [(4, 6)], sr, f0=120, seed=2)
         return write_audio(tmp_path / name, np.stack([agent, customer]), sr)
     return make
+
+
+@pytest.fixture
+def engine(tmp_path):
+    """An engine whose scorecard has one audio-only rule: batch tests that never need the model."""
+    from pipeline import config, scorecard
+    from pipeline.batch import Engine
+
+    card = tmp_path / "scorecard.yaml"
+    card.write_text(
+        f"lexicons: {ROOT / 'lexicons'}\n"
+        "items:\n  - {id: attitude.silence_gap, title: 静默, rule: silence_gap, points: 1}\n",
+        encoding="utf-8",
+    )
+    return Engine(config.load(), scorecard.load(card))

@@ -9,20 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import config, scorecard
-from pipeline.batch import Engine, discover, run
-from tests.conftest import ROOT, signal, write_audio
-
-
-@pytest.fixture
-def engine(tmp_path):
-    card = tmp_path / "scorecard.yaml"
-    card.write_text(
-        f"lexicons: {ROOT / 'lexicons'}\n"
-        "items:\n  - {id: attitude.silence_gap, title: 静默, rule: silence_gap, points: 1}\n",
-        encoding="utf-8",
-    )
-    return Engine(config.load(), scorecard.load(card))
+from pipeline import config
+from pipeline.batch import discover, run
+from tests.conftest import signal, write_audio
 
 
 def bad_corpus(d):

@@ -18,26 +18,15 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import config, executors, scorecard
+from pipeline import executors
 from pipeline.coordinator import Found, plan, run
 from pipeline.lock import BusyError, no_stray_writers, run_lock
 from pipeline.rows import CallRow, Stamp, Status
 from pipeline.store import Store, StoreError
-from pipeline.worker import Engine, Job, process
+from pipeline.worker import Job, process
 from tests.conftest import ROOT, write_audio
 
 STAMP = Stamp("base", "cfg1", "card1", "0.1.0")
-
-
-@pytest.fixture
-def engine(tmp_path):
-    card = tmp_path / "scorecard.yaml"
-    card.write_text(
-        f"lexicons: {ROOT / 'lexicons'}\n"
-        "items:\n  - {id: attitude.silence_gap, title: 静默, rule: silence_gap, points: 1}\n",
-        encoding="utf-8",
-    )
-    return Engine(config.load(), scorecard.load(card))
 
 
 def silent(path: Path) -> Path:
