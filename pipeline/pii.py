@@ -43,6 +43,12 @@ _DATE = re.compile(r"(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])")
 _GROUP = re.compile("[^" + re.escape(_SEPS) + "]+")
 _THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+")
 KINDS = ("mobile", "id_card", "bank_card", "landline")
+# A number read out after a cue word (手机号, 身份证 …) that the ASR got only in part ("1-305-728-6",
+# three digits lost) is still the customer's: rule W004 flags it, and it is masked like the rest.
+_CUED_MIN = 7  # more digits than a 尾号 (4) or 后六位 (6)
+_CUED_WINDOW = 16  # characters from the cue's end to the first digit
+_SERVICE = ("400", "800", "95", "96", "10", "12")  # hotlines: 400-…, 95588, 10086, 12345
+_NOT_PERSONAL = re.compile(r"订单|单号|工单|受理|工号|编号|流水|金额|快递|运单|客服|热线|服务")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +66,9 @@ class Span:
 
 
 def _kept(kind: str) -> tuple[int, int]:
-    """Digits a masked read-out keeps: (first, last)."""
-    return (3, 4) if kind == "mobile" else (0, 4)
+    """Digits a masked read-out keeps: (first, last). A cued partial number keeps its first
+    digit, which tells W004 a mobile (1…) from a landline."""
+    return {"mobile": (3, 4), "cued": (1, 4)}.get(kind, (0, 4))
 
 
 def _classify(ds: str, before: str, after: str, has_x: bool) -> str | None:
@@ -118,14 +125,34 @@ def find(text: str) -> list[Span]:
     return [s for m in _RUN.finditer(text) for s in _spans(text, m.start(), m.end())]
 
 
-def mask(text: str) -> str:
-    """`text` with every personal number's hidden digits replaced by `*`, one for one.
+def cued(text: str, cues: tuple[str, ...]) -> list[Span]:
+    """Runs of at least `_CUED_MIN` digits shortly after a cue word that `find` does not already
+    cover: a number being read out, whole or not. Hotlines and order or work-order numbers are not."""
+    ends = sorted(m.end() for c in cues if c for m in re.finditer(re.escape(c), text))
+    whole = find(text)
+    out = []
+    for m in _RUN.finditer(text):
+        ds = "".join(_VALUE.get(c, c) for c in m.group() if c not in _SEPS and c not in "xX")
+        before = [e for e in ends if e <= m.start() <= e + _CUED_WINDOW]
+        if len(ds) < _CUED_MIN or not before or _UNIT.match(text, m.end()):
+            continue
+        if any(w.start < m.end() and m.start() < w.end for w in whole):
+            continue
+        if _NOT_PERSONAL.search(text[max(0, before[-1] - 8) : m.start()]) or ds.startswith(_SERVICE):
+            continue
+        out.append(Span(m.start(), m.end(), "cued", len(ds), ds.count("*")))
+    return out
+
+
+def mask(text: str, cues: tuple[str, ...] = ()) -> str:
+    """`text` with every personal number's hidden digits replaced by `*`, one for one; with
+    `cues`, also numbers read out after a cue word that the ASR got only in part (`cued`).
 
     Length-preserving (each digit is one character, separators stay), so a turn's word timings
     still line up with its text; idempotent (masking masked text changes nothing).
     """
     chars = list(text)
-    for span in find(text):
+    for span in find(text) + (cued(text, cues) if cues else []):
         head, tail = _kept(span.kind)
         idx = [i for i in range(span.start, span.end) if text[i] not in _SEPS]
         for i in idx[head : len(idx) - tail]:
@@ -133,13 +160,13 @@ def mask(text: str) -> str:
     return "".join(chars)
 
 
-def mask_call(call):  # -> Call (typed loosely: pii stays importable without the data model)
+def mask_call(call, cues: tuple[str, ...] = ()):  # -> Call (typed loosely: no data-model import)
     """The call with every turn's personal numbers masked, words re-cut to the same lengths."""
     from dataclasses import replace
 
     turns = []
     for t in call.turns:
-        masked = mask(t.text)
+        masked = mask(t.text, cues)
         if masked == t.text:
             turns.append(t)
             continue

@@ -49,6 +49,18 @@ class Engine:
     def config_hash(self) -> str:
         return self.cfg.fingerprint()
 
+    @functools.cached_property
+    def pii_cues(self) -> tuple[str, ...]:
+        """Words that announce a number being read out (手机号, 身份证 …), for masking numbers the
+        ASR got only in part: the pii_leak item's `cues`, else `lexicons/pii_cues.txt`."""
+        from pipeline import lexicon
+        from pipeline.config import ROOT
+
+        lex = next((i.params.cues for i in self.card.items if i.rule.name == "pii_leak"), None)
+        if lex is None:
+            lex = lexicon.load(ROOT / "lexicons" / "pii_cues.txt")
+        return tuple(e.phrase for e in lex.entries)
+
     @property
     def stamp(self) -> rows.Stamp:
         return rows.Stamp(self.cfg.asr.model, self.config_hash, self.card.version, __version__)
@@ -86,7 +98,7 @@ def process(job: Job, engine: Engine, store: Store) -> CallRow:
         call, facts = build_call(job.path, job.call_id, job.rel, engine.cfg, engine.transcriber,
                                  timings.__setitem__)
         if engine.cfg.mask_pii:  # before the rules, so a rescore of the stored turns sees the same text
-            call = pii.mask_call(call)
+            call = pii.mask_call(call, engine.pii_cues)
         row = dataclasses.replace(row, **dataclasses.asdict(facts))
         findings, failures = score(call, engine, timings)
         row = rows.scored(row, call, findings, failures, timings)

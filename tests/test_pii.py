@@ -108,3 +108,45 @@ def test_mask_call_masks_turns_and_keeps_words_aligned():
     assert agent.text == "您的手机号是138****5678对吗"
     assert "".join(w.text for w in agent.words) == agent.text
     assert c.turns[1].text == "对"
+
+
+CUES = ("手机号", "电话", "号码", "身份证", "卡号")
+
+
+@pytest.mark.parametrize("text, masked", [
+    # issue #15: a read-out the ASR got only in part is still the customer's number
+    ("您的手机号是1-305-728-6对吧", "您的手机号是1-***-728-6对吧"),
+    ("身份证号码是四四零一06一九九零", "身份证号码是四*****一九九零"),
+    ("您绑定的卡号是6222 0212 3456", "您绑定的卡号是6*** **** 3456"),
+])
+def test_mask_with_cues_hides_numbers_read_out_in_part(text, masked):
+    assert pii.mask(text) == text  # no whole number: only the cue tells
+    assert pii.mask(text, CUES) == masked
+    assert pii.mask(masked, CUES) == masked  # idempotent
+
+
+@pytest.mark.parametrize("text", [
+    "我们的客服电话是4008-123-456",  # hotline
+    "您的订单号码是1302 5566 7788",  # order number
+    "您的手机号已经核实过了，本次一共为您办理了三项业务，受理单是1302572",  # far from the cue
+    "手机号的套餐费是1000000元",  # an amount
+])
+def test_cues_add_nothing_where_no_number_is_read_out(text):
+    assert pii.mask(text, CUES) == pii.mask(text)
+
+
+def test_the_rule_still_flags_a_partial_read_out_after_masking():
+    """Stored turns are masked before the rules run: W004 must still see the read-out."""
+    from pipeline import config, scorecard
+    from pipeline.cli import DEFAULT_SCORECARD
+    from pipeline.testing import call
+    from pipeline.worker import Engine
+
+    engine = Engine(config.load(), scorecard.load(DEFAULT_SCORECARD))
+    item = next(i for i in engine.card.items if i.rule.name == "pii_leak")
+    for said in ("好的您的手机号是1-305-728-6对吧", "您留的号码，我跟您核对一下，是1305 728 6对吧"):
+        masked = pii.mask_call(call(f"C 1.0 3.0 我要改一下联系方式\nA 3.5 8.0 {said}"), engine.pii_cues)
+        agent_text = masked.turns[-1].text
+        assert "305" not in agent_text and "1305" not in agent_text, agent_text
+        found = list(item.rule.check(masked, item.params))
+        assert len(found) == 1 and "手机号" in found[0].message, (agent_text, found)

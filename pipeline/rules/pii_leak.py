@@ -111,11 +111,11 @@ def by_sound(text: str) -> str:
 
 
 def _mask(text: str, a: int, b: int, kind: str) -> str:
-    """Hide the run's digits but what a masked read-out keeps (as `pii.mask`): a mobile's first
-    three and last four, the last four of anything else."""
+    """Hide the run's digits but what a masked read-out keeps (as `pii.mask`): a whole mobile's
+    first three and last four; the first digit and last four of a number read out in part."""
     sounded = by_sound(text)
     idx = [i for i in range(a, b) if _DIGIT.match(sounded[i])]
-    head = 3 if kind == "mobile" and len(idx) >= 11 else 0
+    head = 3 if kind == "mobile" and len(idx) >= 11 else 1
     hide = set(idx[head : max(len(idx) - 4, head)])
     return "".join("*" if i in hide else c for i, c in enumerate(text))
 
