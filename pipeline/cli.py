@@ -171,9 +171,21 @@ def cmd_rescore(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from pipeline import config, lint
+
+    config.load(args.config)  # one file: its error (ConfigError) is printed by main()
+    problems = lint.check(args.scorecard)
+    for p in problems:
+        print(p, file=sys.stderr)
+    errors = sum(p.error for p in problems)
+    if errors:
+        print(f"发现 {errors} 个错误、{len(problems) - errors} 条提示；修正错误后再运行 callqa run / rescore",
+              file=sys.stderr)
+        return 2
     engine = _engine(args)
     card = engine.card
-    print(f"配置正确：{args.config}；评分表 {args.scorecard}（{len(card.items)} 项，版本 {card.version}）")
+    print(f"配置正确：{args.config}；评分表 {args.scorecard}（{len(card.items)} 项，版本 {card.version}）"
+          + (f"；{len(problems)} 条提示（冗余或可疑的词条，见上）" if problems else ""))
     model = engine.cfg.asr.model_path()
     if not (model / "model.bin").is_file():
         print(f"注意：模型目录 {model} 不存在，请先运行 make model", file=sys.stderr)
