@@ -117,11 +117,11 @@ def scorecard_problems(path: Path) -> tuple[list[Problem], Path]:
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
         return [Problem(str(path), None, "评分表应包含 items 列表")], path.parent / "../lexicons"
     lexicon_dir = (path.parent / str(doc.get("lexicons", "../lexicons"))).resolve()
-    lines = scorecard._item_lines(text)
+    lines = scorecard.item_lines(text)
     problems, seen = [], set()
     for n, raw in enumerate(doc["items"]):
         try:
-            scorecard._item(raw, lexicon_dir, path, lines[n] if n < len(lines) else None, seen)
+            scorecard.parse_item(raw, lexicon_dir, path, lines[n] if n < len(lines) else None, seen)
         except ConfigError as e:
             if not e.path.endswith(".txt"):  # a lexicon's own errors are reported per file below
                 problems.append(Problem(e.path, e.line, e.reason))

@@ -66,18 +66,18 @@ def load(path: str | Path) -> Scorecard:
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
         raise ConfigError(path, "expected a mapping with an 'items' list")
     lexicon_dir = (path.parent / str(doc.get("lexicons", "../lexicons"))).resolve()
-    lines = _item_lines(text)
+    lines = item_lines(text)
     items, seen = [], set()
     for n, raw in enumerate(doc["items"]):
         line = lines[n] if n < len(lines) else None
-        items.append(_item(raw, lexicon_dir, path, line, seen))
+        items.append(parse_item(raw, lexicon_dir, path, line, seen))
     digest = hashlib.sha256(text.encode())
     for lex in sorted(lexicon_dir.glob("*.txt")):
         digest.update(lex.name.encode() + lex.read_bytes())
     return Scorecard(tuple(i for i in items if i is not None), digest.hexdigest()[:12], str(path))
 
 
-def _item_lines(text: str) -> list[int]:
+def item_lines(text: str) -> list[int]:
     """Line numbers of the entries of `items:` (for error messages)."""
     node = yaml.compose(text)
     for k, v in getattr(node, "value", []):
@@ -86,7 +86,7 @@ def _item_lines(text: str) -> list[int]:
     return []
 
 
-def _item(raw: Any, lexicon_dir: Path, path: Path, line: int | None, seen: set[str]) -> Item | None:
+def parse_item(raw: Any, lexicon_dir: Path, path: Path, line: int | None, seen: set[str]) -> Item | None:
     if not isinstance(raw, dict):
         raise ConfigError(path, "an item must be a mapping", line)
     name = raw.get("id", "?")
