@@ -3,9 +3,10 @@
 Loading (`scorecard.load`, `lexicon.load`) is strict and stops at the first error, which is right
 for a batch that must not run on a broken card; a QA lead editing lexicons wants the whole list.
 Besides what loading rejects (unknown option, bad severity, empty phrase, an `except=` that does
-not contain its phrase, duplicates, scorecard errors), it reports entries that can never fire on
-their own, entries that also stand in the greeting/closing/politeness lexicons, and Traditional
-characters (with the Simplified form).
+not contain its phrase, duplicates, scorecard errors), it reports taboo and filler entries that
+add nothing (a shorter entry of the same severity always matches with them), taboo and filler
+entries that also stand in the greeting/closing/politeness lexicons, and Traditional characters
+(with the Simplified form).
 """
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ def _line(e: Entry) -> int | None:
 
 
 def _shadowed(path: Path, entries: list[Entry]) -> list[Problem]:
-    """An entry containing a shorter entry that matches anywhere is found as that one first: it can
-    never fire on its own (unless the shorter one excuses it with `except=`)."""
+    """An entry containing a shorter entry of the same severity and kind that matches anywhere adds
+    nothing: wherever it is said, the shorter one is too (unless that one excuses it with `except=`),
+    and the rule deducts the same once for either."""
     out = []
     for long in entries:
         for short in entries:
@@ -85,8 +87,8 @@ def _shadowed(path: Path, entries: list[Entry]) -> list[Problem]:
                     and (short.severity, short.kind) == (long.severity, long.kind)
                     and not any(short.key in ex and ex in long.key for ex in short.exceptions)):
                 out.append(Problem(str(path), _line(long),
-                                   f"词条 {long.phrase!r} 被第 {_line(short)} 行的 {short.phrase!r} 覆盖，"
-                                   "永远不会单独命中（删除它，或在较短词条上加 except=）", error=False))
+                                   f"词条 {long.phrase!r} 多余：凡命中它之处，第 {_line(short)} 行的 "
+                                   f"{short.phrase!r} 也会命中（严重程度相同），删除它扣分不变", error=False))
                 break
     return out
 
