@@ -78,14 +78,19 @@ def test_plan_keeps_the_stored_copy_as_the_original_and_rescored_renames():
     assert [r.call_id for r in p.obsolete] == ["h9"]
 
 
+def hold_lock(out):
+    """Another process holding OUT's run lock for a minute (it prints "held" once it has it)."""
+    return subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from pipeline.lock import run_lock\n"
+        "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)"), str(out)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+
+
 def test_a_second_run_on_the_same_folder_is_refused_naming_the_first(tmp_path, engine):
     src = tmp_path / "in"
     silent(src / "a.wav")
     out = tmp_path / "out"
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from pipeline.lock import run_lock\n"
-        "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)"), str(out)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    holder = hold_lock(out)
     try:
         assert holder.stdout.readline().strip() == "held"
         t0 = time.monotonic()
@@ -107,10 +112,7 @@ def test_a_stale_lock_is_taken_over(tmp_path, engine):
     silent(src / "a.wav")
     out = tmp_path / "out"
     # killed with SIGKILL while holding the lock: its pid and start time stay in the file
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from pipeline.lock import run_lock\n"
-        "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)"), str(out)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    holder = hold_lock(out)
     assert holder.stdout.readline().strip() == "held"
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
