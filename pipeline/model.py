@@ -80,6 +80,7 @@ class Evidence:
     confidence: float = 1.0
     role: Role | None = Role.AGENT
     severity: str = ""  # lexicon severity where the rule has one (e.g. forbidden phrases)
+    entry: str = ""  # the lexicon entry (phrase) that fired; several joined by "|"; "" for none
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,9 @@ class Finding:
     confidence: float = 1.0
     severity: str = ""
     status: str = "suggested"
+    # The lexicon entry behind it (several joined by "|": a lexicon phrase never holds one), for
+    # per-entry statistics and rescore diffs. Not part of `id`: adding it changed no id.
+    entry: str = ""
 
 
 def finding_id(call_id: str, item: str, rule: str, start: Seconds, end: Seconds, detail: str = "") -> str:

@@ -148,6 +148,7 @@ def evaluate(call: Call, card: Scorecard) -> tuple[list[Finding], list[RuleFailu
                 quote=ev.quote,
                 confidence=round(ev.confidence, 3),
                 severity=ev.severity,
+                entry=ev.entry,
             ))
     return _unique_ids(findings), failures
 

@@ -75,6 +75,7 @@ FINDINGS = pa.schema([
     ("severity", pa.string()),
     ("status", pa.string()),
     ("scorecard_version", pa.string()),
+    ("entry", pa.string()),  # lexicon entry that fired ("|"-joined); absent from parts before 2026-12
 ])
 
 TABLES = {"calls": CALLS, "turns": TURNS, "findings": FINDINGS}
