@@ -155,4 +155,5 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     listed = "、".join(f"{w}×{n}" for w, n in counts.most_common())
     worst = max(per_turn, key=lambda t: len(per_turn[t]))
     message = f"口头禅/语气助词过多：{listed}（共 {total} 次，每分钟 {total / minutes:.1f} 次）"
-    yield Evidence(*extent(agent), message, quote=worst.text)
+    yield Evidence(*extent(agent), message, quote=worst.text,
+                   entry="|".join(w for w, _ in counts.most_common()))

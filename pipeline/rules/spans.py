@@ -46,6 +46,7 @@ def hit_evidence(turn: Turn, hit: Hit, message: str) -> Evidence:
         confidence=round(hit.confidence * prob, 3),
         role=turn.role,
         severity=hit.entry.severity,
+        entry=hit.entry.phrase,
     )
 
 
