@@ -56,10 +56,10 @@ check: install          ## validate configs and lexicons
 bench: model            ## speed and accuracy against plain faster-whisper (see bench/README.md)
 	$(BIN)/python bench/bench.py
 
-sample-calls:           ## regenerate data/sample_calls with offline TTS (own venv, ~1.5 GB)
+sample-calls:           ## regenerate data/sample_calls with offline TTS (own venv, ~1.5 GB); CALLS="c2*" for some
 	$(PYTHON) -m venv .venv-tts
 	.venv-tts/bin/python -m pip install --quiet -r tools/sample_calls/requirements.txt
-	.venv-tts/bin/python tools/sample_calls/make_calls.py
+	.venv-tts/bin/python tools/sample_calls/make_calls.py $(CALLS)
 
 clean:
 	rm -rf $(OUT) .pytest_cache
