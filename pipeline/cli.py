@@ -116,6 +116,8 @@ def _parser() -> argparse.ArgumentParser:
     from pipeline.review.commands import add_commands  # review, users, reviews, calibration
 
     add_commands(sub)
+    from pipeline.report.commands import add_commands as add_report
+    add_report(sub)
     return p
 
 
