@@ -70,7 +70,7 @@ class Lexicon:
         k = text if isinstance(text, Keyed) else keyed(normalize(text))
         if not k.key:
             return []
-        candidates = [h for e in self.entries for h in _hits(e, k)]
+        candidates = [h for e in _could_hit(self, k) for h in _hits(e, k)]
         candidates.sort(
             key=lambda h: (h.via == "fuzzy", -(h.end - h.start), TIERS.index(h.via), h.start)
         )
@@ -88,9 +88,49 @@ class Lexicon:
         return tuple(e.phrase for e in self.entries)
 
 
+# Rescoring 1,000 calls runs `find` ~90,000 times over ~40 entries each (bench/rescore.py), so the
+# scan below is C-speed (str.find, tuple.index) and entries that cannot hit are skipped first.
+_INDEXES: dict[int, tuple[Lexicon, dict[str, list[int]], dict[str, list[int]]]] = {}
+
+
+def _could_hit(lex: Lexicon, k: Keyed) -> list[Entry]:
+    """The entries that may hit `k`, in lexicon order: an exact hit needs the phrase's first
+    character in the text, a pinyin or fuzzy hit its first syllable (both tiers demand it)."""
+    got = _INDEXES.get(id(lex))
+    if got is None or got[0] is not lex:
+        if len(_INDEXES) > 256:
+            _INDEXES.clear()
+        by_char: dict[str, list[int]] = {}
+        by_syllable: dict[str, list[int]] = {}
+        for i, e in enumerate(lex.entries):
+            by_char.setdefault(e.key[0], []).append(i)
+            if e.pinyin or e.fuzzy:
+                by_syllable.setdefault(pinyin(e.key)[0], []).append(i)
+        got = _INDEXES[id(lex)] = (lex, by_char, by_syllable)
+    _, by_char, by_syllable = got
+    picked = {i for ch in set(k.key) for i in by_char.get(ch, ())}
+    if by_syllable:
+        picked.update(i for s in set(pinyin(k.key)) for i in by_syllable.get(s, ()))
+    return [lex.entries[i] for i in sorted(picked)]
+
+
 def _occurrences(hay: tuple[str, ...] | str, needle: tuple[str, ...] | str) -> list[int]:
-    n = len(needle)
-    return [i for i in range(len(hay) - n + 1) if hay[i : i + n] == needle]
+    n, last, out = len(needle), len(hay) - len(needle), []
+    if not n or last < 0:
+        return list(range(last + 1))
+    i = hay.find(needle) if isinstance(hay, str) else _index(hay, needle[0], 0, last)
+    while 0 <= i <= last:
+        if hay[i : i + n] == needle:
+            out.append(i)
+        i = hay.find(needle, i + 1) if isinstance(hay, str) else _index(hay, needle[0], i + 1, last)
+    return out
+
+
+def _index(hay: tuple[str, ...], first: str, start: int, last: int) -> int:
+    try:
+        return hay.index(first, start, last + 1)
+    except ValueError:
+        return -1
 
 
 def _hits(e: Entry, k: Keyed) -> list[Hit]:
@@ -151,8 +191,12 @@ def _fuzzy(text_key: str, entry_key: str) -> list[int]:
         return []
     bad_ok, diff_ok = (1 if n >= 4 else 0), max(1, n // 3)
     out = []
-    for i in range(len(text) - n + 1):
-        if text[i] != want[0] or text[i + n - 1] != want[-1]:
+    last = len(text) - n
+    i = _index(text, want[0], 0, last) if last >= 0 else -1
+    while i >= 0:
+        nxt = _index(text, want[0], i + 1, last) if i < last else -1
+        if text[i + n - 1] != want[-1]:
+            i = nxt
             continue
         bad = diff = 0
         for a, b, sa, sb in zip(text[i : i + n], want, text_sounds[i : i + n], want_sounds):
@@ -163,6 +207,7 @@ def _fuzzy(text_key: str, entry_key: str) -> list[int]:
                     break
         else:
             out.append(i)  # with no difference at all it is the exact or pinyin tier's hit
+        i = nxt
     return out
 
 
