@@ -9,18 +9,20 @@ import sys
 from pathlib import Path
 
 from pipeline import __version__, progress, tune
-from pipeline.config import ROOT
+from pipeline.cliargs import DEFAULT_CONFIG, DEFAULT_SCORECARD  # noqa: F401 (imported from here)
+from pipeline.cliargs import common as _common
+from pipeline.cliargs import engine as _engine
 from pipeline.errors import CallqaError, ConfigError
-
-DEFAULT_CONFIG = ROOT / "configs" / "run.yaml"
-DEFAULT_SCORECARD = ROOT / "configs" / "scorecard.yaml"
 
 EPILOG = """\
 examples:
   callqa run /data/recordings/2026-11-21 --out /data/qa/2026-11-21
         score every recording under the folder; rerun the same command to resume
-  callqa rescore /data/qa/2026-11-21
-        after editing lexicons/*.txt or configs/scorecard.yaml: re-score without ASR
+  callqa rescore /data/qa/2026-11-21 --dry-run
+        after editing lexicons/*.txt or configs/scorecard.yaml: what would change (writes nothing);
+        without --dry-run it re-scores without ASR and prints the same diff
+  callqa lexicon stats /data/qa/2026-11   hits and precision per lexicon entry and per rule
+  callqa sample /data/qa/2026-11 --per-agent 10 --month 2026-11   draw the month's review sample
   callqa check                      validate scorecard and lexicons (errors name file:line)
   callqa tune                       once per machine: measure and keep the fastest workers/threads
   callqa rules / callqa rule silence_gap
@@ -86,13 +88,6 @@ def _parser() -> argparse.ArgumentParser:
                                          "local Ray for this run")
     r.set_defaults(func=cmd_run)
 
-    rs = sub.add_parser("rescore", help="re-run the rules on stored transcripts (no ASR)",
-                        description="Re-score every call stored in OUT from its turns and words, with the "
-                                    "current scorecard and lexicons. Takes seconds; audio is not needed.")
-    rs.add_argument("out", type=Path, help="output folder of a previous `callqa run`")
-    _common(rs)
-    rs.set_defaults(func=cmd_rescore)
-
     c = sub.add_parser("check", help="validate the run config, scorecard and lexicons")
     _common(c)
     c.set_defaults(func=cmd_check)
@@ -114,32 +109,13 @@ def _parser() -> argparse.ArgumentParser:
     t.set_defaults(func=lambda a: tune.cmd_tune(_engine(a).cfg))
 
     from pipeline.review.commands import add_commands  # review, users, reviews, calibration
+    from pipeline.tuning_commands import add_commands as add_tuning  # rescore, lexicon, sample
 
+    add_tuning(sub)
     add_commands(sub)
     from pipeline.report.commands import add_commands as add_report
     add_report(sub)
     return p
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="engine settings (configs/run.yaml)")
-    p.add_argument("--scorecard", type=Path, default=DEFAULT_SCORECARD,
-                   help="scorecard items, points and thresholds (configs/scorecard.yaml)")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-
-
-def _engine(args: argparse.Namespace):
-    from pipeline import config, scorecard
-    from pipeline.batch import Engine
-
-    cfg = config.load(args.config)
-    overrides = {k: v for k, v in {
-        "model": getattr(args, "model", None), "device": getattr(args, "device", None),
-        "compute_type": getattr(args, "compute_type", None), "beam_size": getattr(args, "beam_size", None),
-        "cpu_threads": getattr(args, "threads", None)}.items() if v is not None}
-    if overrides:
-        cfg = dataclasses.replace(cfg, asr=dataclasses.replace(cfg.asr, **overrides))
-    return Engine(cfg, scorecard.load(args.scorecard))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -159,17 +135,6 @@ def cmd_run(args: argparse.Namespace) -> int:
                         engine_name=args.engine, ray_address=args.ray_address)
     print(progress.summary(summary, args.out))
     return 1 if summary.failed else 0
-
-
-def cmd_rescore(args: argparse.Namespace) -> int:
-    from pipeline import batch
-
-    if not (args.out / "calls").is_dir():
-        print(f"错误：{args.out} 不是 callqa 的输出文件夹（没有 calls/）", file=sys.stderr)
-        return 2
-    summary = batch.rescore(args.out, _engine(args), progress.Progress())
-    print(progress.summary(summary, args.out))
-    return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -229,19 +229,8 @@ def _about(engine: Engine, root: Path, out: Path, workers: int, engine_name: str
 
 
 def rescore(out: Path, engine: Engine, progress: Progress | None = None) -> Summary:
-    """Re-score every stored call from its turns with the current scorecard and lexicons."""
-    t_start = time.perf_counter()
-    with run_lock(out):
-        no_stray_writers(out)
-        store = Store(out)
-        store.recover()
-        stored = [(row, call) for row in store.rows() if (call := store.load_call(row)) is not None]
-        summary = Summary(files=len(stored))
-        for i, (row, call) in enumerate(stored, 1):
-            new = rescore_call(row, call, engine, store)
-            summary.rescored += 1
-            summary.findings += new.n_findings
-            if progress:
-                progress(i, len(stored), new, "rescored")
-    summary.wall_s = time.perf_counter() - t_start
-    return summary
+    """Re-score every stored call from its turns with the current scorecard and lexicons (see
+    pipeline/rescoring.py, which also returns the diff and does dry runs)."""
+    from pipeline import rescoring
+
+    return rescoring.rescore(out, engine, progress).summary

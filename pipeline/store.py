@@ -144,12 +144,14 @@ class Store:
         write_atomic(pa.Table.from_pylist(rows, schema=TABLES[table]), self.part(table, call_id, call_date))
 
     def save_call(self, row: CallRow, call: Call | None = None, findings: Iterable[Finding] = (),
-                  moved_from: str | None = None) -> None:
+                  moved_from: str | None = None, turns: bool = True) -> None:
         """Write one call: turns and findings first, the `calls` row last (the commit mark).
-        `moved_from`: the date the call was stored under before, removed once the new row is in."""
+        `moved_from`: the date the call was stored under before, removed once the new row is in.
+        `turns=False`: the stored turns part is the call's already (a rescore in place)."""
         cid, date = row.call_id, row.call_date
         if call is not None:
-            self.write("turns", cid, turn_rows(call), date)
+            if turns or (moved_from is not None and moved_from != date):
+                self.write("turns", cid, turn_rows(call), date)
             self.write("findings", cid, finding_rows(findings, row.scorecard_version), date)
         else:  # an error or duplicate row: clear anything a previous attempt left for this id
             for table in ("turns", "findings"):
@@ -205,6 +207,8 @@ class Store:
                 for t in sorted(turns, key=lambda t: (t["start_s"], t["turn_id"]))
             ),
             r.source,
+            bool(r.mixed),
+            r.reliability if r.reliability is not None else 1.0,
         )
 
 

@@ -61,6 +61,21 @@ class Engine:
             lex = lexicon.load(ROOT / "lexicons" / "pii_cues.txt")
         return tuple(e.phrase for e in lex.entries)
 
+    @functools.cached_property
+    def mono_models(self):
+        """The speaker model and role lexicons, loaded by the first mono call a worker meets."""
+        from pipeline import campplus, lexicon, mono, roles
+        from pipeline.config import ROOT
+
+        m = self.cfg.mono
+        path = Path(m.speaker_model) if Path(m.speaker_model).is_absolute() else ROOT / m.speaker_model
+        if not path.is_file():
+            raise CallqaError(f"单声道录音需要说话人模型 {path}：请先运行 make model（models/speaker.py）")
+        lex = ROOT / "lexicons"
+        cues = Path(m.role_cues) if Path(m.role_cues).is_absolute() else ROOT / m.role_cues
+        return mono.Models(campplus.Weights.load(path), roles.Lexicons(
+            lexicon.load(lex / "greetings.txt"), lexicon.load(lex / "closings.txt"), lexicon.load(cues)))
+
     @property
     def stamp(self) -> rows.Stamp:
         return rows.Stamp(self.cfg.asr.model, self.config_hash, self.card.version, __version__)
@@ -96,7 +111,7 @@ def process(job: Job, engine: Engine, store: Store) -> CallRow:
         if not os.path.lexists(job.path):
             raise AudioError(job.rel, "文件已不存在（运行中被移走或删除）")
         call, facts = build_call(job.path, job.call_id, job.rel, engine.cfg, engine.transcriber,
-                                 timings.__setitem__)
+                                 timings.__setitem__, lambda: engine.mono_models, row.direction)
         if engine.cfg.mask_pii:  # before the rules, so a rescore of the stored turns sees the same text
             call = pii.mask_call(call, engine.pii_cues)
         row = dataclasses.replace(row, **dataclasses.asdict(facts))
@@ -132,6 +147,13 @@ def rescore_call(row: CallRow | Mapping[str, Any], call: Call, engine: Engine, s
     `Store.load_call(row)` rebuilt. Only that call's parts are rewritten, each atomically.
     `source`: the file's new path when it was renamed (its metadata and date follow the name).
     """
+    return rescore_findings(row, call, engine, store, source)[0]
+
+
+def rescore_findings(row: CallRow | Mapping[str, Any], call: Call, engine: Engine, store: Store | None,
+                     source: str | None = None) -> tuple[CallRow, list[Finding]]:
+    """`rescore_call`, also returning the new findings; `store=None` writes nothing (a dry run).
+    The turns part is rewritten only when the call was renamed (its `source` is in it)."""
     old = row if isinstance(row, CallRow) else CallRow.from_record(row)
     new = dataclasses.replace(old, scorecard_version=engine.card.version, callqa_version=__version__,
                               processed_at=rows.now())
@@ -143,5 +165,6 @@ def rescore_call(row: CallRow | Mapping[str, Any], call: Call, engine: Engine, s
     timings: dict[str, float] = {}
     findings, failures = score(call, engine, timings)
     new = rows.scored(new, call, findings, failures)
-    store.save_call(new, call, findings, moved_from=old.call_date)
-    return new
+    if store is not None:
+        store.save_call(new, call, findings, moved_from=old.call_date, turns=new.source != old.source)
+    return new, findings

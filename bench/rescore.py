@@ -1,0 +1,150 @@
+"""`callqa rescore` on 1,000 stored calls (issue 16: under 10 s on 2 cores), beside `callqa run`.
+
+    .venv/bin/python bench/rescore.py [--calls 1000] [--out /tmp/rescore-bench] [--keep]
+
+Builds an OUT the way `callqa run` leaves it (per-call Parquet parts of calls, turns with word
+timings, findings, 30 date folders) from the truth turns of `data/sample_calls/*.labels.yaml`,
+each copy varied (fillers, forbidden phrases, numbers and names inserted at random, times jittered)
+so no two calls share a turn text and the rules' per-text caches do not flatter the figure.
+Then times, in this order: a dry run (`rescore --dry-run`: read, score, diff, write nothing), a
+real rescore with the shipped lexicons (writes every call's parts), and a real rescore after
+deleting one forbidden-phrase entry (what a QA lead does), each as `callqa` would run it. The
+`callqa run` time for the same audio is an estimate: audio seconds ÷ the × real time measured by
+bench/bench.py (README, "Performance"), not a measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import time
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipeline import rows, scorecard  # noqa: E402
+from pipeline.model import Call, Role, Turn  # noqa: E402
+from pipeline.store import Store  # noqa: E402
+from pipeline.testing import words  # noqa: E402
+from pipeline.text import normalize  # noqa: E402
+
+RUN_X_REALTIME = 12.3  # README "Performance": callqa end to end, 2-core AVX2, Whisper base int8
+INSERTS = ["那个", "嗯", "然后", "就是说", "好的", "不知道", "不清楚", "您稍等", "对吧", "啊"]
+NAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+DIGITS = "零一二三四五六七八九"
+
+
+def templates() -> list[tuple[float, list[tuple[Role, float, float, str]]]]:
+    out = []
+    for path in sorted((ROOT / "data" / "sample_calls").glob("*.labels.yaml")):
+        lab = yaml.safe_load(path.read_text(encoding="utf-8"))
+        turns = [(Role(t["role"]), float(t["start"]), float(t["end"]), t["text"]) for t in lab["turns"]]
+        out.append((float(lab["duration"]), turns))
+    return out
+
+
+def vary(text: str, rng: random.Random) -> str:
+    chars = list(text)
+    for _ in range(rng.choice((0, 1, 1, 2))):
+        chars.insert(rng.randrange(len(chars) + 1), rng.choice(INSERTS))
+    if rng.random() < 0.5:
+        amount = "".join(rng.choice(DIGITS) for _ in range(rng.randint(2, 3)))
+        chars.append(f"{rng.choice(NAMES)}先生，{amount}元")
+    return normalize("".join(chars))
+
+
+def synthesize(out: Path, n: int, seed: int = 0) -> float:
+    """Write n calls into OUT; returns their total audio seconds."""
+    rng = random.Random(seed)
+    card = scorecard.load(ROOT / "configs" / "scorecard.yaml")
+    store = Store(out)
+    store.recover()
+    stamp = rows.Stamp("synthetic", "bench", card.version, "bench")
+    base = templates()
+    audio = 0.0
+    for i in range(n):
+        duration, spec = base[i % len(base)]
+        shift = rng.uniform(-0.2, 0.2)
+        turns = []
+        for k, (role, s, e, text) in enumerate(spec):
+            s, e = max(0.0, s + shift), e + shift
+            t = vary(text, rng)
+            turns.append(Turn(k, role, s, e, t, words(t, s, e, round(rng.uniform(0.6, 1.0), 2))))
+        cid = f"{i:020x}"
+        when = datetime(2026, 11, 1 + i % 30, 8 + rng.randrange(13), rng.randrange(60))
+        agent = f"A{1 + i % 50:03d}"
+        name = f"{when:%Y/%m/%d}/{agent}/{when:%Y%m%d_%H%M%S}_{rng.choice(('in', 'out'))}_{i}.wav"
+        call = Call(cid, duration, tuple(turns), name)
+        findings, failures = scorecard.evaluate(call, card)
+        meta = {"agent_id": agent, "call_date": f"{when:%Y-%m-%d}", "call_time": when,
+                "direction": "inbound" if "_in_" in name else "outbound"}
+        row = rows.scored(rows.new(cid, name, meta, stamp), call, findings, failures)
+        store.save_call(replace(row, duration_s=duration, channels=2, sample_rate=8000), call, findings)
+        audio += duration
+    return audio
+
+
+def without_entry(tmp: Path, phrase: str) -> Path:
+    """A copy of configs/ and lexicons/ with one forbidden-phrase line deleted."""
+    shutil.copytree(ROOT / "configs", tmp / "configs", dirs_exist_ok=True)
+    shutil.copytree(ROOT / "lexicons", tmp / "lexicons", dirs_exist_ok=True)
+    lex = tmp / "lexicons" / "forbidden.txt"
+    lines = lex.read_text(encoding="utf-8").splitlines()
+    lex.write_text("\n".join(x for x in lines if x.split("|")[0].strip() != phrase) + "\n", encoding="utf-8")
+    return tmp / "configs" / "scorecard.yaml"
+
+
+def timed(argv: list[str]) -> tuple[float, str]:
+    import contextlib
+    import io
+
+    from pipeline.cli import main
+
+    buf = io.StringIO()
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
+        rc = main(argv)
+    took = time.perf_counter() - t0
+    assert rc == 0, (argv, buf.getvalue()[-2000:])
+    return took, buf.getvalue()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--calls", type=int, default=1000)
+    ap.add_argument("--out", type=Path, default=Path("/tmp/callqa-bench-rescore"))
+    ap.add_argument("--keep", action="store_true", help="reuse an OUT an earlier run left")
+    args = ap.parse_args()
+    out = args.out
+    if not args.keep or not (out / "calls").is_dir():
+        shutil.rmtree(out, ignore_errors=True)
+        t0 = time.perf_counter()
+        audio = synthesize(out, args.calls)
+        print(f"wrote {args.calls} calls ({audio / 3600:.1f} h of audio) in {time.perf_counter() - t0:.0f} s",
+              file=sys.stderr)
+    else:
+        audio = sum(r.duration_s or 0 for r in Store(out).rows())
+    dry, _ = timed(["rescore", str(out), "--dry-run"])
+    same, _ = timed(["rescore", str(out)])
+    edited = without_entry(out.parent / (out.name + "-configs"), "不知道")
+    edit, text = timed(["rescore", str(out), "--scorecard", str(edited)])
+    changed = text.splitlines()[0] if text else ""
+    run_s = audio / RUN_X_REALTIME
+    print(f"| step | {args.calls} calls |\n|---|---:|")
+    print(f"| `rescore --dry-run` (read, score, diff; writes nothing) | {dry:.1f} s |")
+    print(f"| `rescore` (shipped lexicons: every call's parts rewritten) | {same:.1f} s |")
+    print(f"| `rescore` after deleting 不知道 from forbidden.txt | {edit:.1f} s |")
+    print(f"| `callqa run` on the same {audio / 3600:.1f} h of audio (estimate: ÷ {RUN_X_REALTIME}× real time) "
+          f"| ≈ {run_s / 60:.0f} min |")
+    print(f"\nfirst line of the diff: {changed}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
