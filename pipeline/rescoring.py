@@ -123,14 +123,14 @@ def _score_chunk(rows: list[CallRow]) -> list[tuple[CallRow, list[Finding]]]:
     return [rescore_findings(r, calls[r.call_id], engine, _writer[0]) for r in rows]
 
 
-def _parts(store: Store, table: str, rows: list[CallRow]) -> list[str]:
+def parts(store: Store, table: str, rows: list[CallRow]) -> list[str]:
     return [str(p) for r in rows if (p := store.part(table, r.call_id, r.call_date)).exists()]
 
 
 def load_calls(store: Store, rows: list[CallRow]) -> dict[str, Call]:
     """The Calls behind ok rows, from one scan of their turns parts (what `Store.load_call` builds
     one part at a time). Parts written before a column existed read it as null."""
-    paths = _parts(store, "turns", rows)
+    paths = parts(store, "turns", rows)
     if not paths:
         return {}
     t = ds.dataset(paths, format="parquet", schema=TURNS).to_table().combine_chunks()
@@ -154,7 +154,7 @@ def load_calls(store: Store, rows: list[CallRow]) -> dict[str, Call]:
 
 def read_findings(store: Store, rows: list[CallRow]) -> list[dict[str, Any]]:
     """The stored findings of these calls, one scan (`entry` is "" in parts from before it)."""
-    paths = _parts(store, "findings", rows)
+    paths = parts(store, "findings", rows)
     if not paths:
         return []
     found = ds.dataset(paths, format="parquet", schema=FINDINGS).to_table().to_pylist()
@@ -175,7 +175,7 @@ def decisions(out: Path) -> list[dict[str, Any]]:
     try:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute(
-            "SELECT d.finding_id, d.user, e.verdict, e.fingerprint FROM decisions d "
+            "SELECT d.finding_id, d.user, e.verdict, e.fingerprint, e.item, e.comment FROM decisions d "
             "JOIN events e ON e.seq = d.seq")]
     except sqlite3.DatabaseError:  # an old or foreign review.db: no decisions to speak of
         return []

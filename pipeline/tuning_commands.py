@@ -38,6 +38,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     common(rs)
     rs.set_defaults(func=cmd_rescore)
 
+    from pipeline import lexicon_stats
+
+    lexicon_stats.add_commands(sub)
+
 
 def cmd_rescore(args: argparse.Namespace) -> int:
     from pipeline import diff, progress, rescoring
