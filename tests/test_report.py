@@ -104,7 +104,7 @@ def test_per_agent_numbers(report):
     assert a1["talk_ratio"] == pytest.approx(45 / 65)
     assert a1["silence_share"] == pytest.approx(5 / 90)
     assert a1["hold_share"] == pytest.approx(20 / 90)
-    assert a1["top_rules"] == "使用服务禁语 ×2、抢话 ×1、客户说完后 3 秒内未回应 ×1"
+    assert a1["top_rules"] == "使用服务禁语/忌语 ×2、抢话/插话，打断客户说话 ×1、客户说完后 3 秒内未回应 ×1"
     # seed 002 line 142: at or below the centre's average → full marks
     assert a1["aht_full_marks"] and unknown["aht_full_marks"] and not a2["aht_full_marks"]
     assert a2["aht_vs_centre_s"] == 57.5

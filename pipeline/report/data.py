@@ -50,9 +50,20 @@ class Report:
         return self.calls.empty
 
 
+SHORT = 14  # characters of a scorecard title on a chart axis or in a table cell
+
+
 def short(title: str) -> str:
-    """A scorecard title short enough for a chart axis or a table cell: up to its first （ or /."""
-    return re.split(r"[（(/]", title, maxsplit=1)[0].strip() or title
+    """A scorecard title cut for an axis: its part before （, whole /-pieces up to SHORT
+    characters (候线未告知/返回未致歉/… → 候线未告知/返回未致歉…)."""
+    head = re.split(r"[（(]", title, maxsplit=1)[0].strip() or title
+    pieces = head.split("/")
+    kept = pieces[0][:SHORT]
+    for piece in pieces[1:]:
+        if len(kept) + 1 + len(piece) > SHORT:
+            return kept + "…"
+        kept += "/" + piece
+    return kept if kept == head else kept + "…"
 
 
 def week_of(day: str) -> str:
