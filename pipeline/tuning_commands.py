@@ -38,9 +38,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     common(rs)
     rs.set_defaults(func=cmd_rescore)
 
-    from pipeline import lexicon_stats
+    from pipeline import lexicon_stats, sampling_commands
 
     lexicon_stats.add_commands(sub)
+    sampling_commands.add_commands(sub)
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:

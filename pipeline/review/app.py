@@ -18,7 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from pipeline import scorecard
+from pipeline import sampling_commands, scorecard
 from pipeline.review import actions, calibration, db, export, media, pages
 from pipeline.review.score import caps
 from pipeline.review.web import HERE, State
@@ -33,6 +33,7 @@ def create_app(
 ) -> Starlette:
     out = Path(out)
     conn = db.connect(out)
+    sampling_commands.ensure_schema(conn)  # the queue's 只看抽样 filter reads `samples`
     card = scorecard.load(scorecard_path)
     st = State(out, conn, card, caps(card), audio_root or media.input_root(out))
     st.refresh(every_s=0)

@@ -26,6 +26,7 @@ class Filters:
     status: str = ""
     assigned: bool = False  # only calls assigned to the viewer
     all_calls: bool = False  # include calls without suggestions
+    sampled: bool = False  # only calls drawn by `callqa sample` (clean ones included)
 
     @classmethod
     def from_query(cls, q: Any) -> Filters:
@@ -42,6 +43,7 @@ class Filters:
             status if status in STATUSES else "",
             get("assigned") == "1",
             get("all") == "1",
+            get("sampled") == "1",
         )
 
 
@@ -72,7 +74,9 @@ _STATUS = """CASE WHEN COALESCE(x.stale, 0) > 0 THEN 'stale'
 
 
 def _where(f: Filters, args: dict[str, Any]) -> str:
-    clauses = [] if f.all_calls else ["c.n_findings > 0"]
+    clauses = [] if f.all_calls or f.sampled else ["c.n_findings > 0"]
+    if f.sampled:  # table `samples`: pipeline/sampling_commands.py, created when the app starts
+        clauses.append("c.call_id IN (SELECT call_id FROM samples)")
     if f.date_from:
         clauses.append("c.call_date >= :date_from")
         args["date_from"] = f.date_from
