@@ -17,7 +17,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import IO, Any
 
@@ -147,9 +147,19 @@ def load_calls(store: Store, rows: list[CallRow]) -> dict[str, Call]:
                     cols["text"][i], tuple(Word(wt[j], ws[j], we[j], wp[j]) for j in range(a, b)),
                     cols["level_db"][i], cols["language"][i] or "", cols["language_prob"][i] or 0.0)
         by_call.setdefault(cid, []).append(turn)
-    return {r.call_id: Call(r.call_id, r.duration_s or 0.0,
-                            tuple(sorted(by_call[r.call_id], key=lambda t: (t.start, t.id))), r.source)
-            for r in rows if r.call_id in by_call}
+    return {r.call_id: _call(r, by_call[r.call_id]) for r in rows if r.call_id in by_call}
+
+
+# Call fields the `calls` row carries as well (beyond id, duration, turns, source): copied as
+# Store.load_call does, so a field added to both reaches a rescore without an edit here.
+_FROM_ROW = tuple(f.name for f in fields(Call) if f.name in {g.name for g in fields(CallRow)}
+                  and f.name != "source")
+
+
+def _call(r: CallRow, turns: list[Turn]) -> Call:
+    extra = {k: v for k in _FROM_ROW if (v := getattr(r, k)) is not None}
+    return Call(r.call_id, r.duration_s or 0.0, tuple(sorted(turns, key=lambda t: (t.start, t.id))),
+                r.source, **extra)
 
 
 def read_findings(store: Store, rows: list[CallRow]) -> list[dict[str, Any]]:
