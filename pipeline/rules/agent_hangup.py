@@ -43,7 +43,10 @@ def _without(t: Turn, *lexicons: Lexicon) -> str:
 # What an answer to a kind of question has to contain (the question's last clause decides):
 # when → a time, how many → a number, yes/no → a yes or a no. Other questions and requests
 # (为什么, 怎么办, 帮我查一下) need `min_answer_chars` of content.
-_WHEN = ("什么时候", "什么时间", "几点", "几号", "哪天", "多久", "多长时间")  # by sound (`says`)
+# How long (几天, 多少天, 几个工作日) asks for a time too: a bare number (三线, Whisper's 再见) is
+# no answer to it.
+_WHEN = ("什么时候", "什么时间", "几点", "几号", "哪天", "多久", "多长时间", "几天", "多少天",
+         "几个工作日", "几个小时", "几个月", "多少个工作日")  # by sound (`says`)
 _TIME = re.compile(r"[今明后]天|上午|下午|晚上|早上|中午|[0-9一二三四五六七八九十两半几]+(点|号|天|分钟|"
                    r"小时|个月|周)|周[一二三四五六日末]|星期|礼拜|工作日|马上|立刻|尽快|稍后|之内|以内|"
                    r"之前|以后")
@@ -80,7 +83,8 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     last words, the customer's last turn ends on an open question or request (？/吗, a question
     word such as 什么时候/多少/能不能 in its last clause, or 帮我…/麻烦你… — punctuation or not,
     see `spans.asks`), and what the agent said after it, farewell and closing phrases aside
-    (好的，再见 answers nothing), cannot answer it: no time for 什么时候, no number for 多少, no
+    (好的，再见 answers nothing), cannot answer it: no time for 什么时候 or for how long (几天,
+    几个工作日: 三个工作日, 明天), no number for 多少, no
     yes or no (可以/不行/有/没有…) for 能不能…吗, no 已经/马上…办/查/处理 for a request, and
     otherwise fewer than `min_answer_chars` 字.
     Span: the agent's last turn start → the end of the recording.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -10,6 +9,7 @@ from pipeline.lexicon import Lexicon
 from pipeline.model import Call, Evidence, Role, Seconds, Turn
 from pipeline.rules.registry import lexicon_file, rule
 from pipeline.rules.spans import find, holds, is_empty, is_question, lost, speech_gaps
+from pipeline.rules.waits import acknowledges, told_and_thanked
 
 
 @dataclass(frozen=True)
@@ -25,17 +25,6 @@ class Params:
     lost_turn_s: Seconds = 0.6  # an empty agent turn this long may hold the announcement/apology
     hold_phrases: Lexicon = lexicon_file("hold")  # 麻烦您稍等, 我帮您查一下 … (seed 004)
     return_phrases: Lexicon = lexicon_file("hold_return")  # 让您久等了, 感谢您耐心等待 (seed 004)
-
-
-# The wait acknowledged by structure as well as by phrase: an apology or thanks with 等 close
-# behind it (不好意思啊让您等了, 谢谢您耐心等), or 久等 / 等…久 / 耐心 / 耽误 anywhere in the return.
-_ACK = re.compile(r"(抱歉|不好意思|对不起|感谢|谢谢|辛苦)[^。？！?!]{0,8}等|久等|等[^。？！?!]{0,3}久|耐心|耽误")
-# What a wait announced in other words sounds like: 等, or the agent going to look something up.
-_WAIT = re.compile(r"等|查|确认|核实|核对|问一下|处理一下|操作一下|登记")
-
-
-def _acknowledges(turns: list[Turn], phrases: Lexicon) -> bool:
-    return any(find(phrases, t) or _ACK.search(t.text) for t in turns)
 
 
 @rule("T003", "hold_etiquette", Params)
@@ -88,7 +77,7 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
         if (ended.role is Role.AGENT and nxt is not None and nxt.role is Role.AGENT
                 and end - start >= p.unannounced_min_s and not find(p.hold_phrases, ended)
                 and not is_question(ended.text) and not lost(ended, p.lost_turn_s)
-                and not (_WAIT.search(ended.text) and _acknowledges(back(end), p.return_phrases))
+                and not told_and_thanked(ended, back(end), p.return_phrases)
                 and not any(s < end and start < e for s, e, _ in announced)):
             unannounced.append((start, end))
             yield Evidence(start, end, f"坐席未告知“请稍等”即让客户等待 {end - start:.1f} 秒",
@@ -96,7 +85,7 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     for start, end, opener in announced:
         length, returned = end - start, back(end)
         heard = [t for t in returned if not is_empty(t)]
-        if (length >= p.ack_after_s and heard and not _acknowledges(returned, p.return_phrases)
+        if (length >= p.ack_after_s and heard and not acknowledges(returned, p.return_phrases)
                 and not any(lost(t, p.lost_turn_s) for t in returned)):
             yield Evidence(start, end, f"候线 {length:.1f} 秒后返回未致歉/致谢（如“抱歉让您久等了”"
                            "“感谢您耐心等待”）", quote=heard[0].text)

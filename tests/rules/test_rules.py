@@ -74,5 +74,6 @@ def test_every_module_is_registered():
         "__init__",
         "registry",
         "spans",
+        "waits",
     }
     assert modules == {r.name for r in RULES.values()}
