@@ -149,5 +149,6 @@ def summary(d: sampling.Draw) -> str:
         counts = sampling.balance(d.calls)[dim]
         lines.append(f"  {label}：" + "，".join(f"{k} {v}" for k, v in sorted(counts.items())))
     if d.short:
-        lines.append(f"  当月通话不足 {p.per_agent} 通、已全部抽取的坐席：{'、'.join(d.short)}")
+        more = f" 等 {len(d.short)} 位" if len(d.short) > 12 else ""
+        lines.append(f"  当月通话不足 {p.per_agent} 通、已全部抽取的坐席：{'、'.join(d.short[:12])}{more}")
     return "\n".join(lines)

@@ -64,7 +64,7 @@ class Ratio:
 class EntryStats:
     lexicon: str
     phrase: str
-    where: str  # file:line
+    where: str  # file name:line
     hits: int
     calls: int
     confirmed: int
@@ -163,7 +163,7 @@ def compute(findings: Iterable[Row], decisions: Iterable[Row], lexicons: Mapping
         for e in lex.entries:
             listed.add((name, e.phrase))
             h, c, r, pts = per_entry.get((name, e.phrase), [0, 0, 0, 0.0])
-            entries.append(EntryStats(name, e.phrase, e.where, int(h), len(calls.get((name, e.phrase), ())),
+            entries.append(EntryStats(name, e.phrase, e.where.rsplit("/", 1)[-1], int(h), len(calls.get((name, e.phrase), ())),
                                       int(c), int(r), round(pts, 4), pts / total if total else 0.0))
     for (name, phrase), (h, c, r, pts) in per_entry.items():  # fired, since deleted from the file
         if (name, phrase) not in listed:

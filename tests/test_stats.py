@@ -107,3 +107,36 @@ def test_lexicon_stats_command_reads_out_and_review_db(tmp_path, capsys):
     names = {e.phrase for e in lexicon_stats.gather(out, card).entries}
     forbidden = (ROOT / "lexicons" / "forbidden.txt").read_text(encoding="utf-8")
     assert "你烦不烦" in names and "你烦不烦" in forbidden  # every entry, fired or not
+
+
+def test_stats_page_for_leads_linked_from_the_queue(tmp_path):
+    pytest.importorskip("starlette")
+    import re
+
+    from starlette.testclient import TestClient
+
+    from pipeline.review import auth
+    from pipeline.review.app import create_app
+    from pipeline.review.testing import SCORECARD
+
+    out = tmp_path / "out"
+    make_out(out, tmp_path / "audio")
+    conn = db.connect(out)
+    auth.add_user(conn, "wang", "lead", "correct horse battery")
+    auth.add_user(conn, "zhang", "inspector", "correct horse battery")
+    app = create_app(out, SCORECARD, export_on_shutdown=False)
+
+    def login(name):
+        c = TestClient(app, base_url="http://127.0.0.1")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
+        c.post("/login", data={"name": name, "password": "correct horse battery", "csrf": csrf})
+        return c
+
+    lead, inspector = login("wang"), login("zhang")
+    assert 'href="/stats"' in lead.get("/").text and 'href="/stats"' not in inspector.get("/").text
+    page = lead.get("/stats")
+    assert page.status_code == 200 and "词条统计" in page.text
+    assert "不知道" in page.text and "从未命中的词条" in page.text and "你烦不烦" in page.text
+    assert "W001" in page.text and "forbidden_phrase" in page.text
+    assert inspector.get("/stats").status_code == 403
+    assert TestClient(app, base_url="http://127.0.0.1").get("/stats", follow_redirects=False).status_code == 303

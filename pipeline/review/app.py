@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from pipeline import sampling_commands, scorecard
-from pipeline.review import actions, calibration, db, export, media, pages
+from pipeline.review import actions, calibration, db, export, media, pages, stats
 from pipeline.review.score import caps
 from pipeline.review.web import HERE, State
 
@@ -58,6 +58,7 @@ def create_app(
         Route("/calls/{call_id}/swap", actions.swap, methods=["POST"]),
         Route("/calibration", calibration.page),
         Route("/calibration/assign", calibration.assign, methods=["POST"]),
+        Route("/stats", stats.page),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [
