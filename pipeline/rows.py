@@ -59,6 +59,16 @@ class CallRow:
     timings: str = "{}"  # JSON {stage: seconds}
     processed_at: datetime | None = None
     duplicate_of: str = ""  # call_id of the copy that was scored, for status duplicate
+    # Audio quality (pipeline/quality.py) and, for one mixed channel, the role decision (roles.py)
+    clipping_share: float | None = None  # share of samples at full scale
+    speech_level_db: float | None = None  # the quieter party's speech level, dBFS
+    silent_channel: str = ""  # role of a channel that carries no speech
+    mixed: bool = False  # both parties on one channel (mono file, or stereo with one signal twice)
+    audio_issues: str = ""  # comma-separated: mono, same_signal, clipping, quiet, silent
+    speakers: int | None = None  # voices found on a mixed channel
+    role_confidence: float | None = None  # 0.5 (a guess) – 1, mixed calls only
+    role_reasons: str = ""  # the evidence for the role decision, in Chinese
+    reliability: float = 1.0  # scales every finding's confidence (quality.reliability)
     call_date: str = "unknown"  # the partition, YYYY-MM-DD from the file name
 
     @property

@@ -146,7 +146,7 @@ def evaluate(call: Call, card: Scorecard) -> tuple[list[Finding], list[RuleFailu
                 role=ev.role.value if ev.role else "",
                 message=ev.message,
                 quote=ev.quote,
-                confidence=round(ev.confidence, 3),
+                confidence=round(ev.confidence * call.reliability, 3),
                 severity=ev.severity,
                 entry=ev.entry,
             ))

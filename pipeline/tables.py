@@ -42,6 +42,15 @@ CALLS = pa.schema([  # column meanings: rows.CallRow
     ("timings", pa.string()),
     ("processed_at", pa.timestamp("s", tz="UTC")),
     ("duplicate_of", pa.string()),
+    ("clipping_share", pa.float64()),  # audio quality: pipeline/quality.py
+    ("speech_level_db", pa.float64()),
+    ("silent_channel", pa.string()),
+    ("mixed", pa.bool_()),  # one mixed channel: roles from diarisation (pipeline/mono.py)
+    ("audio_issues", pa.string()),
+    ("speakers", pa.int32()),
+    ("role_confidence", pa.float64()),
+    ("role_reasons", pa.string()),
+    ("reliability", pa.float64()),  # factor on every finding's confidence
 ])
 
 TURNS = pa.schema([

@@ -19,7 +19,6 @@ def bad_corpus(d):
     (d / "empty.wav").write_bytes(b"")
     (d / "notes.wav").write_text("这不是录音\n" * 20, encoding="utf-8")
     (d / "random.mp3").write_bytes(bytes(np.random.default_rng(1).integers(0, 256, 8192, dtype=np.uint8)))
-    write_audio(d / "mono.wav", signal(4, [(1, 2)], 8000)[None, :], 8000)
     write_audio(d / "eight_channels.wav", np.stack([signal(3, [(1, 2)], 8000)] * 8), 8000)
     write_audio(d / "short.wav", np.stack([signal(1, [(0.2, 0.8)], 8000)] * 2), 8000)
     nested = d / "2026" / "11" / "客服 一组"
@@ -37,7 +36,6 @@ EXPECTED = {
     "empty.wav": "空文件",
     "notes.wav": "不是可解码的音频文件",
     "random.mp3": "",
-    "mono.wav": "单声道",
     "short.wav": "录音过短",
     "eight_channels.wav": "有 8 个声道",
     "dangling.wav": "无法读取文件",

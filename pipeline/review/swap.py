@@ -2,6 +2,8 @@
 
 The stored turns are rebuilt with roles exchanged and re-scored with the scorecard; turns,
 findings and the calls row are rewritten through the Store (calls row last, as the batch does).
+Stereo and mono calls alike: a mono call's roles come from diarisation and a guess from what each
+voice said, so a swap also marks its roles as settled (role confidence 1).
 Decisions are not touched: findings that change show as "needs re-review".
 """
 
@@ -43,6 +45,12 @@ def _swap(store: Store, call_id: str, call_date: str, card: Scorecard) -> int:
     if row is None or call is None:
         raise LookupError(f"通话 {call_id} 不在结果文件夹中，或没有转写")
     call = swapped(call)
+    if row.mixed and row.role_confidence:
+        # One mixed channel: the roles were a guess from what each voice said (pipeline/roles.py);
+        # an inspector's swap settles them, so findings stop paying for that doubt.
+        trust = round(row.reliability / row.role_confidence, 3)
+        row = replace(row, role_confidence=1.0, role_reasons="质检员已对调坐席/客户", reliability=trust)
+        call = replace(call, reliability=trust)
     findings, failures = evaluate(call, card)
     new = replace(
         rows.scored(row, call, findings, failures),
