@@ -83,13 +83,18 @@ def embed_stream(blocks: Iterable[np.ndarray], sample_rate: int, wins: list[Regi
                 out[[i for i, _ in part]] = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-9)
         pending.clear()
 
-    for i, samples in _cut(blocks, sample_rate, wins):
-        feats = fbank.fbank(samples, sample_rate)
-        if len(feats):
-            pending.append((i, feats - feats.mean(axis=0)))
-        if len(pending) >= 4 * opts.batch:
-            flush()
-    flush()
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread, as in the ASR (asr.py): sums in another order change the last bits of an
+    # embedding, and a call's diarisation must not depend on the machine's core count.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for i, samples in _cut(blocks, sample_rate, wins):
+            feats = fbank.fbank(samples, sample_rate)
+            if len(feats):
+                pending.append((i, feats - feats.mean(axis=0)))
+            if len(pending) >= 4 * opts.batch:
+                flush()
+        flush()
     return out
 
 

@@ -40,7 +40,8 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     `echo_below_db` under the agent's median turn level (the customer's echo or background
     voices on the agent's channel, which Whisper sometimes writes text into), the customer talking over
     the agent, and short overlaps where the customer was just finishing. Needs one channel per
-    party (stereo): on mono recordings overlapping speech is merged and can't be timed.
+    party (stereo): on a mixed (mono) call overlapping speech is one voice's turn after
+    diarisation and can't be timed, so the rule does not run there (README "Mono").
 
     Bad:
         C 1.0 6.0 我上个月的账单多扣了五十块钱，我想问一下
@@ -50,6 +51,8 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
         A 3.0 3.4 嗯
         A 6.5 9.0 您好，这个是您开通了流量包
     """
+    if call.mixed:
+        return
     customer = call.by(Role.CUSTOMER)
     levels = [t.level_db for t in call.by(Role.AGENT) if t.level_db is not None]
     floor = median(levels) - p.echo_below_db if levels else None

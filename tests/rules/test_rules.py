@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -24,14 +25,15 @@ def _cases():
             yield pytest.param(doc["rule"], case, id=f"{path.stem}:{case['name']}")
 
 
-def run(rule_name: str, spec: str, params=None, duration=None):
+def run(rule_name: str, spec: str, params=None, duration=None, mixed=False):
     r = rules.get(rule_name)
-    return list(r.check(call(spec, duration), build_params(r, params, LEXICONS)))
+    c = dataclasses.replace(call(spec, duration), mixed=mixed)
+    return list(r.check(c, build_params(r, params, LEXICONS)))
 
 
 @pytest.mark.parametrize("rule_name, case", list(_cases()))
 def test_case(rule_name, case):
-    got = run(rule_name, case["turns"], case.get("params"), case.get("duration"))
+    got = run(rule_name, case["turns"], case.get("params"), case.get("duration"), case.get("mixed", False))
     want = case["expect"]
     assert len(got) == len(want), [(e.start, e.end, e.message) for e in got]
     for ev, exp in zip(sorted(got, key=lambda e: e.start), want):
