@@ -43,6 +43,7 @@ CHUNK = 25  # calls per task: small enough to balance two workers, large enough 
 class Outcome:
     summary: Summary
     diff: Diff
+    findings: tuple[dict[str, Any], ...] = ()  # every call's new findings, as rows
 
 
 def rescore(out: Path, engine: Engine, progress: Progress | None = None, *, dry_run: bool = False,
@@ -76,7 +77,7 @@ def _rescore(store: Store, engine: Engine, progress: Progress | None, writer: St
         new += [asdict(f) for f in findings]
         if progress:
             progress(i, len(rows), row, "rescored")
-    return Outcome(summary, diff(old, new, decisions(store.out)))
+    return Outcome(summary, diff(old, new, decisions(store.out)), tuple(new))
 
 
 # The fork pool's state: set in the parent before forking, so children inherit the calls instead

@@ -57,9 +57,20 @@ def cmd_rescore(args: argparse.Namespace) -> int:
                "seconds": round(outcome.summary.wall_s, 2), **diff.as_json(outcome.diff)}
         print(json.dumps(doc, ensure_ascii=False, indent=1))
         return 0
-    if not args.dry_run:
-        print(progress.summary(outcome.summary, args.out))
-    print(f"{'试算' if args.dry_run else '重新评分'} {outcome.summary.rescored} 通，用时 "
-          f"{outcome.summary.wall_s:.1f} 秒")
+    print(summary(outcome, args.out, args.dry_run))
     print(diff.text(outcome.diff, args.limit, args.dry_run))
     return 0
+
+
+def summary(outcome, out: Path, dry_run: bool) -> str:
+    """Calls and findings per rule after the rescore (from the findings just made: no re-read)."""
+    from collections import Counter
+
+    s, found = outcome.summary, outcome.findings
+    by = Counter(f["rule_name"] for f in found)
+    lines = [f"{'试算' if dry_run else '重新评分'} {s.rescored} 通（用时 {s.wall_s:.1f} 秒），建议扣分共 "
+             f"{len(found)} 条，合计 {sum(f['points'] for f in found):g} 分："]
+    lines += [f"    {rule:<18}{n:>5} 条" for rule, n in sorted(by.items())]
+    if not dry_run:
+        lines.append(f"  结果：{out}/findings、{out}/calls（Parquet）")
+    return "\n".join(lines)
