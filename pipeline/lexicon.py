@@ -111,7 +111,24 @@ def _could_hit(lex: Lexicon, k: Keyed) -> list[Entry]:
     picked = {i for ch in set(k.key) for i in by_char.get(ch, ())}
     if by_syllable:
         picked.update(i for s in set(pinyin(k.key)) for i in by_syllable.get(s, ()))
-    return [lex.entries[i] for i in sorted(picked)]
+    if not picked:
+        return []
+    heard = _spaced(k.key)
+    return [e for e in (lex.entries[i] for i in sorted(picked)) if e.key in k.key
+            or (e.pinyin and _spaced(e.key) in heard)
+            or (e.fuzzy and len(e.key) >= 3 and _ends_in(e.key, heard))]
+
+
+@lru_cache(maxsize=8192)
+def _spaced(key: str) -> str:
+    """" bu zhi dao ": the key's syllables, so `in` finds a phrase's pinyin at syllable bounds."""
+    return f" {' '.join(pinyin(key))} "
+
+
+def _ends_in(key: str, heard: str) -> bool:
+    """Whether a fuzzy hit is possible: it keeps the phrase's first and last syllables."""
+    first, *_, last = pinyin(key)
+    return f" {first} " in heard and f" {last} " in heard
 
 
 def _occurrences(hay: tuple[str, ...] | str, needle: tuple[str, ...] | str) -> list[int]:
