@@ -31,7 +31,7 @@ from pipeline.manifest import Summary
 from pipeline.model import Call, Finding, Role, Turn, Word
 from pipeline.rows import CallRow
 from pipeline.store import Store
-from pipeline.tables import FINDINGS, TURNS
+from pipeline.tables import CALLS, FINDINGS, TURNS
 from pipeline.worker import Engine, rescore_findings
 
 log = logging.getLogger("callqa")
@@ -65,49 +65,51 @@ def rescore(out: Path, engine: Engine, progress: Progress | None = None, *, dry_
 
 def _rescore(store: Store, engine: Engine, progress: Progress | None, writer: Store | None,
              workers: int) -> Outcome:
-    rows = [r for r in store.rows() if r.ok]
-    calls = load_calls(store, rows)
-    rows = [r for r in rows if r.call_id in calls]
-    old = read_findings(store, rows)
-    summary = Summary(files=len(rows))
+    ids = sorted(store.dates.items())  # (call_id, date) of every `calls` part: no part read yet
+    summary = Summary()
+    old: list[dict[str, Any]] = []
     new: list[dict[str, Any]] = []
-    for i, (row, findings) in enumerate(_score(rows, calls, engine, writer, workers), 1):
-        summary.rescored += 1
-        summary.findings += row.n_findings
-        new += [asdict(f) for f in findings]
-        if progress:
-            progress(i, len(rows), row, "rescored")
+    for got_old, done in _chunks(store.out, ids, engine, writer is not None, workers):
+        old += got_old
+        for row, findings in done:
+            summary.rescored += 1
+            summary.findings += row.n_findings
+            new += [asdict(f) for f in findings]
+            if progress:
+                progress(summary.rescored, len(ids), row, "rescored")
+    summary.files = summary.rescored
     return Outcome(summary, diff(old, new, decisions(store.out)), tuple(new))
 
 
-# The fork pool's state: set in the parent before forking, so children inherit the calls instead
-# of receiving them pickled.
-_job: tuple[dict[str, Call], Engine] | None = None
+Done = tuple[list[dict[str, Any]], list[tuple[CallRow, list[Finding]]]]  # old findings, new results
+
+# The fork pool's state: set in the parent before forking, so children inherit it unpickled.
+_job: tuple[Path, Engine] | None = None
 _writer: tuple[Store | None, IO[str] | None] = (None, None)
 
 
-def _score(rows: list[CallRow], calls: dict[str, Call], engine: Engine, writer: Store | None,
-           workers: int) -> Iterator[tuple[CallRow, list[Finding]]]:
-    global _job
+def _chunks(out: Path, ids: list[tuple[str, str]], engine: Engine, write: bool,
+            workers: int) -> Iterator[Done]:
+    """Each chunk of calls read, scored (and written) by one process: reading a part costs about
+    as much as scoring its call, so the reads are shared out between the processes too."""
+    global _job, _writer
     workers = workers or len(os.sched_getaffinity(0))
-    if not rows:
+    if not ids:
         return
+    here = Store(out) if write else None
     # The first call here: jieba's dictionaries and the pinyin tables load once, before the fork.
-    yield rescore_findings(rows[0], calls[rows[0].call_id], engine, writer)
-    rest = rows[1:]
-    if workers <= 1 or len(rest) < 2 * CHUNK:
-        for row in rest:
-            yield rescore_findings(row, calls[row.call_id], engine, writer)
+    yield score_chunk(Store(out), ids[:1], engine, here)
+    rest = [ids[i : i + CHUNK] for i in range(1, len(ids), CHUNK)]
+    if workers <= 1 or len(rest) < 4:
+        for chunk in rest:
+            yield score_chunk(Store(out), chunk, engine, here)
         return
-    _job = (calls, engine)
-    chunks = [rest[i : i + CHUNK] for i in range(0, len(rest), CHUNK)]
+    _job = (out, engine)
     ctx = multiprocessing.get_context("fork")  # rules only: no model, no native threads to break
-    out = writer.out if writer is not None else None
     try:
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
-                                 initargs=(out, os.getpid())) as pool:
-            for done in pool.map(_score_chunk, chunks):
-                yield from done
+                                 initargs=(out if write else None, os.getpid())) as pool:
+            yield from pool.map(_score_chunk, rest)
     finally:
         _job = None
 
@@ -118,10 +120,29 @@ def _init(out: Path | None, parent: int) -> None:
     _writer = (Store(out), hold_as_writer(out)) if out is not None else (None, None)
 
 
-def _score_chunk(rows: list[CallRow]) -> list[tuple[CallRow, list[Finding]]]:
+def _score_chunk(ids: list[tuple[str, str]]) -> Done:
     assert _job is not None
-    calls, engine = _job
-    return [rescore_findings(r, calls[r.call_id], engine, _writer[0]) for r in rows]
+    out, engine = _job
+    return score_chunk(Store(out), ids, engine, _writer[0])
+
+
+def score_chunk(store: Store, ids: list[tuple[str, str]], engine: Engine, writer: Store | None) -> Done:
+    """Read these calls (rows, turns, findings), score them, write them unless `writer` is None."""
+    rows = read_rows(store, ids)
+    calls = load_calls(store, rows)
+    rows = [r for r in rows if r.call_id in calls]
+    return read_findings(store, rows), [rescore_findings(r, calls[r.call_id], engine, writer) for r in rows]
+
+
+def read_rows(store: Store, ids: list[tuple[str, str]]) -> list[CallRow]:
+    """The ok `calls` rows of (call_id, date) pairs, one scan."""
+    paths = [str(p) for cid, date in ids if (p := store.part("calls", cid, date)).exists()]
+    if not paths:
+        return []
+    dates = dict(ids)
+    found = ds.dataset(paths, format="parquet", schema=CALLS).to_table().to_pylist()
+    rows = [CallRow.from_record(r | {"call_date": dates[r["call_id"]]}) for r in found]
+    return [r for r in rows if r.ok]
 
 
 def parts(store: Store, table: str, rows: list[CallRow]) -> list[str]:
