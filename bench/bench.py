@@ -99,7 +99,8 @@ def side_baseline(corpus: list[tuple[Path, dict]], beam: int, compute_type: str)
             "peak_rss_mb": use.ru_maxrss / 1024}
 
 
-def side_callqa(corpus: list[tuple[Path, dict]], folder: Path, workers: int) -> dict:
+def side_callqa(corpus: list[tuple[Path, dict]], folder: Path, workers: int, keep: bool = False) -> dict:
+    """`callqa run` on the folder; `keep`: leave its output and return its path as "out"."""
     import pandas as pd
 
     out = Path(tempfile.mkdtemp(prefix="callqa-bench-"))
@@ -118,11 +119,13 @@ def side_callqa(corpus: list[tuple[Path, dict]], folder: Path, workers: int) -> 
     for blob in calls.timings:
         for k, v in json.loads(blob).items():
             timings[k] = round(timings.get(k, 0) + v, 2)
-    shutil.rmtree(out)
+    if not keep:
+        shutil.rmtree(out)
     use = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"wall_s": wall, "audio_s": float(calls.duration_s.sum()), "cer": cer_by_role(results),
             "failed": int((calls.status != "ok").sum()), "stage_s": timings,
-            "cpu_s": use.ru_utime + use.ru_stime, "peak_rss_mb": use.ru_maxrss / 1024}
+            "cpu_s": use.ru_utime + use.ru_stime, "peak_rss_mb": use.ru_maxrss / 1024,
+            **({"out": str(out)} if keep else {})}
 
 
 def main() -> None:

@@ -1,7 +1,11 @@
 """One recording → a Call: decode, turns (webrtcvad), transcripts (faster-whisper).
 
-The audio is streamed twice (VAD, then ASR) rather than held in memory, so a recording of any
-length runs in bounded memory; decoding costs under 1 % of the time (PERF.md). Nothing here writes.
+Stereo: one party per channel, so a channel's speech regions are that party's turns. One mixed
+channel (a mono file, or stereo whose channels carry the same signal) goes through `mono`:
+diarisation, then roles from what each voice said. Every call gets its audio-quality record
+(`quality`) from the VAD pass. The audio is streamed (VAD, [speaker embeddings,] ASR) rather than
+held in memory, so a recording of any length runs in bounded memory; decoding costs under 1 % of
+the time (PERF.md). Nothing here writes.
 """
 
 from __future__ import annotations

@@ -52,11 +52,19 @@ def build_turns(stream: Callable[[], Iterator[np.ndarray]], frames: turns.Frames
     emb = diarize.embed_stream(stream(), sr, wins, models.weights, opts)
     dia = diarize.diarize(regions, wins, emb, opts)
     timed("diarize", time.perf_counter() - t0)
-    pieces = [[(p.start, p.end) for p in dia.pieces]]
+    # Each voice is packed into windows of its own, as a stereo channel is: Whisper hears one
+    # voice per window (on the sample calls' mono mixes: fewer misheard closings and taboo words
+    # than windows that alternate voices, same CER). The mono channel is read as two copies.
     t0 = time.perf_counter()
-    heard = transcriber().transcribe(stream(), asr.plan(pieces, frames, cfg.asr), sr)
+    by_voice = [[i for i, p in enumerate(dia.pieces) if p.speaker == k] for k in (0, 1)]
+    regions_by_voice = [[(dia.pieces[i].start, dia.pieces[i].end) for i in idx] for idx in by_voice]
+    twice = turns.Frames(frames.energy_db * 2, frames.voiced * 2, frames.frame_s, frames.duration)
+    heard_by_voice = transcriber().transcribe((np.repeat(b, 2, axis=0) for b in stream()),
+                                              asr.plan(regions_by_voice, twice, cfg.asr), sr)
+    heard = {i: heard_by_voice[(k, j)] for k, idx in enumerate(by_voice) for j, i in enumerate(idx)
+             if (k, j) in heard_by_voice}
     timed("asr", time.perf_counter() - t0)
-    texts = [heard.get((0, r), asr.Heard()) for r in range(len(dia.pieces))]
+    texts = [heard.get(i, asr.Heard()) for i in range(len(dia.pieces))]
     said: dict[int, list[tuple[float, str]]] = {}
     for p, h in zip(dia.pieces, texts):
         said.setdefault(p.speaker, []).append((p.start, h.text))

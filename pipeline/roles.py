@@ -1,8 +1,9 @@
 """Which voice of a mono call is the agent: decided from what each voice says, with a confidence.
 
 Evidence, each worth points to the voice it points at (`Options`):
-- a greeting (greetings.txt) in the voice's first two turns: agents open calls (seed 003
-  "您好,很高兴为您服务"); the strongest single cue;
+- a service greeting (greetings.txt, longer than a bare 您好/你好) in the voice's first two
+  turns: agents open calls (seed 003 "您好,很高兴为您服务"); the strongest single cue. A bare
+  您好/你好 counts little: the customer says it on picking up an outbound call;
 - a closing (closings.txt) in its last two turns (seed 002 "电话结束前…和客户道别");
 - agent phrasing (role_cues.txt kind=agent: 为您, 请您稍等, 工号 …) per turn, and customer
   phrasing (kind=customer: 你们, 帮我 …) against it, each capped so one talkative voice cannot win
@@ -23,11 +24,13 @@ from dataclasses import dataclass
 from pipeline.lexicon import Lexicon
 
 Said = tuple[float, str]  # (start, text) of one turn
+SALUTATION = 2  # characters: a greeting entry this short is a bare 您好/你好
 
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    greeting: float = 2.0
+    greeting: float = 2.0  # a service greeting: 很高兴为您服务, 工号…, 有什么可以帮您
+    salutation: float = 0.5  # only 您好/你好
     closing: float = 1.0
     cue: float = 0.5  # per turn with a cue
     cue_cap: float = 3.0
@@ -55,9 +58,13 @@ def score(turns: Sequence[Said], first: bool, direction: str | None, lex: Lexico
     """Agent-ness of one voice: points and the reasons behind them."""
     points, why = 0.0, []
     texts = [t for _, t in sorted(turns)]
-    if any(lex.greetings.contains(t) for t in texts[:2]):
+    opening = [h for t in texts[:2] for h in lex.greetings.find(t)]
+    if any(len(h.entry.key) > SALUTATION for h in opening):
         points += opts.greeting
         why.append("开场问候")
+    elif opening:  # a bare 您好/你好: whoever picks up says it, the caller as often as the agent
+        points += opts.salutation
+        why.append("您好")
     if any(lex.closings.contains(t) for t in texts[-2:]):
         points += opts.closing
         why.append("结束语")

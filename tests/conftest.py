@@ -71,3 +71,24 @@ def engine(tmp_path):
         encoding="utf-8",
     )
     return Engine(config.load(), scorecard.load(card))
+
+
+@pytest.fixture(scope="session")
+def sample_engine():
+    """The engine with the shipped configs, loaded once for every end-to-end test."""
+    from pipeline import config, scorecard
+    from pipeline.batch import Engine
+    from pipeline.cli import DEFAULT_SCORECARD
+
+    return Engine(config.load(), scorecard.load(DEFAULT_SCORECARD))
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory, sample_engine):
+    """data/sample_calls scored once (stereo) for every test that compares with it."""
+    from pipeline.batch import run
+
+    out = tmp_path_factory.mktemp("sample_run") / "out"
+    summary = run(SAMPLE_CALLS, out, sample_engine)
+    assert summary.processed >= 8 and not summary.failed, summary.failed
+    return out

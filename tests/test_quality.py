@@ -6,7 +6,7 @@ import pytest
 
 from pipeline import quality, turns
 from pipeline.config import VadOptions
-from tests.conftest import signal
+from tests.conftest import signal, write_audio
 
 
 def assess(channels: np.ndarray, sr: int = 8000, roles=("agent", "customer")):
@@ -66,3 +66,27 @@ def test_the_calls_table_records_quality(tmp_path, stereo_call, engine):
     row = pd.read_parquet(tmp_path / "out" / "calls").iloc[0]
     assert row["status"] == "ok" and not row["mixed"] and row["reliability"] == 1.0
     assert row["speech_level_db"] < 0 and row["clipping_share"] == 0
+
+
+def test_stereo_carrying_one_signal_twice_is_scored_as_one_mixed_channel(tmp_path, engine):
+    from pipeline.batch import run
+
+    src = tmp_path / "in"
+    src.mkdir()
+    agent = signal(12, [(1, 3), (7, 9)], 8000, f0=220, seed=1)
+    customer = signal(12, [(4, 6)], 8000, f0=120, seed=2)
+    both = agent + customer
+    write_audio(src / "mixed_as_stereo.wav", np.stack([both, both]), 8000)
+    run(src, tmp_path / "out", engine)
+    row = pd.read_parquet(tmp_path / "out" / "calls").iloc[0]
+    assert row["status"] == "ok", row["error"]
+    assert row["mixed"] and row["channels"] == 2 and "same_signal" in row["audio_issues"]
+    assert row["speakers"] in (1, 2) and 0.5 <= row["role_confidence"] <= 1
+    turns = pd.read_parquet(tmp_path / "out" / "turns")
+    # every stretch of speech once, not once per channel
+    assert len(turns) <= 4 and not _overlapping(turns)
+
+
+def _overlapping(turns) -> bool:
+    spans = sorted(zip(turns["start_s"], turns["end_s"]))
+    return any(b[0] < a[1] - 1e-6 for a, b in zip(spans, spans[1:]))
