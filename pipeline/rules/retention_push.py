@@ -36,10 +36,10 @@ class Params:
 
 # Refusal by shape, whatever the words: a negation before a verb of wanting, needing or doing
 # (不想要, 不打算换, 别给我办, 没这个必要), or "no use for it" as a potential complement (用不上,
-# 用不着, 需要不着), in a clause that is not itself a question.
+# 用不着, 用不到), in a clause that is not itself a question.
 _REFUSE = re.compile(r"(不|别)(太|怎么|再|用|想|打算)?(需要|要|用|想|办|考虑|感兴趣|必要|换|开通|"
                      r"升级|买|订|加|打算|参加|试|给我)|没(啥|什么|这个|那个)?(兴趣|必要|需要|打算)|"
-                     r"(用|需要)不(上|着)")
+                     r"(用|需要)不(上|着|到)")
 _NOT_REFUSE = ("不要紧", "不用谢", "不用担心", "不想说")
 # A refusal that also asks for something wants an answer (我说了不要，你到底给不给我续宽带):
 # an A-not-A question or a request, not a complaint (不要，你怎么这么烦) nor 别给我办.
@@ -124,8 +124,9 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
     push; push number `max_pushes` + 1 is flagged, on that turn, once per episode. A push is
     described by structure first — a refusal followed by more selling, whatever its words:
     - refusal: a `refusals` phrase, or a negation before a verb of wanting or doing (不想要,
-      不打算换, 没必要) or "no use for it" (用不上, 用不着) in a clause that is no question; it opens an episode only after agent
-      turns with some sales cue (还有其他问题吗 → 没有了不用了 opens none);
+      不打算换, 没必要) or "no use for it" (用不上, 用不着, 用不到) in a clause that is no
+      question; it opens an episode only after agent turns with some sales cue (还有其他问题吗
+      → 没有了不用了 opens none);
     - selling: a `retention` phrase; or sales cues worth `min_selling` (`selling`: offer,
       benefit, urgency, persuasion, asking again — 优惠, 划算, 机会难得, 要不, 您看 — score 2;
       product and price talk — 套餐, 每月, 元, 给您加上 — score 1), or any cue in a turn that
