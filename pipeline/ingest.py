@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import asr, audio, mono, quality, turns
+from pipeline import asr, audio, emotion, mono, prosody, quality, turns
 from pipeline.config import RunConfig
 from pipeline.errors import AudioError
-from pipeline.model import Call, Turn
+from pipeline.model import Call, Role, Turn
 
 Timed = Callable[[str, float], None]  # (stage, seconds): where the time went, for the calls row
 
@@ -67,9 +67,12 @@ def build_call(path: Path, call_id: str, rel: str, cfg: RunConfig,
             yield block[keep]
 
     meter = quality.Meter()
+    # The customer's pitch on the same pass (the one channel of a mono call: turns pick theirs).
+    pitch = prosody.Meter(next((i for i, c in enumerate(chans) if cfg.roles[c] is Role.CUSTOMER), 0), sr)
     t0 = time.perf_counter()
-    frames = turns.scan((meter.add(b) for b in stream()), sr, cfg.vad)
-    timed("vad", time.perf_counter() - t0)
+    frames = turns.scan((pitch.add(meter.add(b)) for b in stream()), sr, cfg.vad)
+    timed("vad", time.perf_counter() - t0 - pitch.seconds)
+    timed("pitch", pitch.seconds)
     if frames.duration < cfg.audio.min_duration_s:
         raise AudioError(path, f"录音过短（{frames.duration:.1f} 秒，至少 {cfg.audio.min_duration_s:g} 秒）")
     same = info.channels > 1 and meter.same_signal()
@@ -89,7 +92,9 @@ def build_call(path: Path, call_id: str, rel: str, cfg: RunConfig,
         facts = dataclasses.replace(facts, speakers=mixed.speakers, role_confidence=mixed.role_confidence,
                                     role_reasons="、".join(mixed.role_reasons),
                                     reliability=quality.reliability(q, mixed.role_confidence))
-        return Call(call_id, frames.duration, mixed.turns, rel, True, facts.reliability), facts
+        call = Call(call_id, frames.duration, prosody.attach(mixed.turns, pitch.track()), rel, True,
+                    facts.reliability)
+        return emotion.annotate(call), facts
     regions = turns.regions(frames, cfg.vad)
     t0 = time.perf_counter()
     windows = asr.plan(regions, frames, cfg.asr)
@@ -105,4 +110,6 @@ def build_call(path: Path, call_id: str, rel: str, cfg: RunConfig,
         for i, (s, e, role, h, level) in enumerate(made)
     )
     facts = dataclasses.replace(facts, reliability=quality.reliability(q))
-    return Call(call_id, frames.duration, call_turns, rel, False, facts.reliability), facts
+    call = Call(call_id, frames.duration, prosody.attach(call_turns, pitch.track()), rel, False,
+                facts.reliability)
+    return emotion.annotate(call), facts

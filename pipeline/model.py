@@ -42,6 +42,11 @@ class Turn:
     level_db: float | None = None  # speech loudness, dBFS (RMS over the turn's voiced frames)
     language: str = ""  # language the ASR heard ("zh", "yue", …); "" when not detected
     language_prob: float = 0.0
+    # Voice and state, customer turns only (pipeline/prosody.py, emotion.py); None where unmeasured
+    pitch_hz: float | None = None  # median F0 of the turn's voiced frames
+    pitch_range_st: float | None = None  # F0 spread, p90/p10 in semitones
+    emotion: float | None = None  # how upset the customer sounds, 0 (calm) – 1
+    emotion_cues: str = ""  # comma-separated cue codes behind `emotion` (emotion.CUES)
 
     @property
     def duration(self) -> Seconds:

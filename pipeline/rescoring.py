@@ -161,13 +161,16 @@ def load_calls(store: Store, rows: list[CallRow]) -> dict[str, Call]:
     flat = words.flatten()
     wt, ws, we, wp = (flat.field(k).to_pylist() for k in ("text", "start", "end", "probability"))
     cols = {k: t.column(k).to_pylist() for k in ("call_id", "turn_id", "role", "start_s", "end_s", "text",
-                                                 "level_db", "language", "language_prob")}
+                                                 "level_db", "language", "language_prob", "pitch_hz",
+                                                 "pitch_range_st", "emotion", "emotion_cues")}
     by_call: dict[str, list[Turn]] = {}
     for i, cid in enumerate(cols["call_id"]):
         a, b = offsets[i], offsets[i + 1]
         turn = Turn(cols["turn_id"][i], Role(cols["role"][i]), cols["start_s"][i], cols["end_s"][i],
                     cols["text"][i], tuple(Word(wt[j], ws[j], we[j], wp[j]) for j in range(a, b)),
-                    cols["level_db"][i], cols["language"][i] or "", cols["language_prob"][i] or 0.0)
+                    cols["level_db"][i], cols["language"][i] or "", cols["language_prob"][i] or 0.0,
+                    cols["pitch_hz"][i], cols["pitch_range_st"][i], cols["emotion"][i],
+                    cols["emotion_cues"][i] or "")
         by_call.setdefault(cid, []).append(turn)
     return {r.call_id: _call(r, by_call[r.call_id]) for r in rows if r.call_id in by_call}
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from pipeline import complaint
 from pipeline.model import Call, Finding
 
 
@@ -69,6 +70,11 @@ class CallRow:
     role_confidence: float | None = None  # 0.5 (a guess) – 1, mixed calls only
     role_reasons: str = ""  # the evidence for the role decision, in Chinese
     reliability: float = 1.0  # scales every finding's confidence (quality.reliability)
+    # Customer emotion (pipeline/complaint.py), from the stored turns: a rescore recomputes it
+    complaint_risk: float | None = None  # 0–1; None for turns stored before emotion existed
+    emotion_trend: str = ""  # calmer | angrier | steady
+    deescalation: str = ""  # after upset turns the agent soothed | argued | ignored | unknown
+    risk_reasons: str = ""  # the reasons for complaint_risk, in Chinese
     call_date: str = "unknown"  # the partition, YYYY-MM-DD from the file name
 
     @property
@@ -108,6 +114,7 @@ def new(call_id: str, source: str, meta: Mapping[str, Any], stamp: Stamp) -> Cal
 def scored(row: CallRow, call: Call, findings: Iterable[Finding], failures: Iterable[Any],
            timings: Mapping[str, float] | None = None) -> CallRow:
     findings = list(findings)
+    row = replace(row, **asdict(complaint.outlook(call)))
     return replace(row, status=Status.OK, error="", n_turns=len(call.turns), n_findings=len(findings),
                    points=round(sum(f.points for f in findings), 4),
                    rule_errors=dumps([asdict(f) for f in failures]),

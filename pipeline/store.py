@@ -203,7 +203,8 @@ class Store:
             tuple(
                 Turn(t["turn_id"], Role(t["role"]), t["start_s"], t["end_s"], t["text"],
                      tuple(Word(w["text"], w["start"], w["end"], w["probability"]) for w in t["words"]),
-                     t.get("level_db"), t.get("language") or "", t.get("language_prob") or 0.0)
+                     t.get("level_db"), t.get("language") or "", t.get("language_prob") or 0.0,
+                     t.get("pitch_hz"), t.get("pitch_range_st"), t.get("emotion"), t.get("emotion_cues") or "")
                 for t in sorted(turns, key=lambda t: (t["start_s"], t["turn_id"]))
             ),
             r.source,

@@ -51,6 +51,10 @@ CALLS = pa.schema([  # column meanings: rows.CallRow
     ("role_confidence", pa.float64()),
     ("role_reasons", pa.string()),
     ("reliability", pa.float64()),  # factor on every finding's confidence
+    ("complaint_risk", pa.float64()),  # customer emotion: pipeline/complaint.py
+    ("emotion_trend", pa.string()),
+    ("deescalation", pa.string()),
+    ("risk_reasons", pa.string()),
 ])
 
 TURNS = pa.schema([
@@ -65,6 +69,10 @@ TURNS = pa.schema([
     ("level_db", pa.float64()),
     ("language", pa.string()),
     ("language_prob", pa.float64()),
+    ("pitch_hz", pa.float64()),  # customer voice and state: pipeline/prosody.py, emotion.py
+    ("pitch_range_st", pa.float64()),
+    ("emotion", pa.float64()),
+    ("emotion_cues", pa.string()),
 ])
 
 FINDINGS = pa.schema([
@@ -96,7 +104,9 @@ def turn_rows(call: Call) -> list[dict[str, Any]]:
          "start_s": t.start, "end_s": t.end, "text": t.text,
          "words": [{"text": w.text, "start": w.start, "end": w.end, "probability": w.probability}
                    for w in t.words],
-         "level_db": t.level_db, "language": t.language, "language_prob": t.language_prob}
+         "level_db": t.level_db, "language": t.language, "language_prob": t.language_prob,
+         "pitch_hz": t.pitch_hz, "pitch_range_st": t.pitch_range_st, "emotion": t.emotion,
+         "emotion_cues": t.emotion_cues}
         for t in call.turns
     ]
 

@@ -6,7 +6,7 @@
 Role (A agent, C customer), start and end in seconds, then the (normalised) text. Words are laid out
 one per character, evenly over the turn, with probability 1. Optional `key=value` tokens before the
 text set the other turn fields: `level=-18` (dBFS), `lang=yue`, `lang_p=0.9`, `p=0.6` (the ASR word
-probability of every word):
+probability of every word), `pitch=220` (Hz) and `range=4` (semitones):
 
     A 20.0 24.0 level=-8 lang=yue 我哋而家幫你查
 """
@@ -36,7 +36,7 @@ def words(text: str, start: float, end: float, probability: float = 1.0) -> tupl
     )
 
 
-_OPTS = re.compile(r"^(level|lang|lang_p|p)=(\S+)\s*")
+_OPTS = re.compile(r"^(level|lang|lang_p|p|pitch|range)=(\S+)\s*")
 
 
 def turns(spec: str) -> tuple[Turn, ...]:
@@ -54,6 +54,8 @@ def turns(spec: str) -> tuple[Turn, ...]:
             n, _ROLES[role.upper()], s, e, text, words(text, s, e, float(opts.get("p", 1.0))),
             float(opts["level"]) if "level" in opts else None,
             opts.get("lang", ""), float(opts.get("lang_p", 1.0 if "lang" in opts else 0.0)),
+            float(opts["pitch"]) if "pitch" in opts else None,
+            float(opts["range"]) if "range" in opts else None,
         ))
     return tuple(sorted(out, key=lambda t: t.start))
 

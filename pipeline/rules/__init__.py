@@ -17,11 +17,16 @@
 | S001 | greeting          | no greeting in the opening (seeds 000, 002, 003)     |
 | S002 | closing           | no closing at the end (seeds 000, 002)               |
 | S003 | retention_push    | third push (selling after a no) (seed 000)           |
+| E001 | unsoothed         | upset customer not soothed (seed 004 Not meet 3)     |
+| E002 | argued            | agent argues with an upset customer (seed 004)       |
+| E003 | complaint_unhandled | complaint threat without apology/escalation (004) |
 """
 
 from pipeline.rules import (  # noqa: F401  (imported to register)
     agent_hangup,
+    argued,
     closing,
+    complaint_unhandled,
     filler_rate,
     forbidden_phrase,
     greeting,
@@ -35,6 +40,7 @@ from pipeline.rules import (  # noqa: F401  (imported to register)
     retention_push,
     silence_gap,
     speech_rate,
+    unsoothed,
 )
 from pipeline.rules.registry import RULES, Rule, build_params, get
 
