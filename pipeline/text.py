@@ -99,8 +99,38 @@ def pinyin(key: str, tones: bool = False) -> tuple[str, ...]:
 
 @lru_cache(maxsize=4096)
 def _pinyin(key: str, tones: bool) -> tuple[str, ...]:
-    from pypinyin import Style, lazy_pinyin
+    from pypinyin import Style
 
     style = Style.TONE3 if tones else Style.NORMAL
-    out = lazy_pinyin(key, style=style, errors=lambda s: list(s))
-    return tuple(out) if len(out) == len(key) else tuple(lazy_pinyin(c, style=style)[0] for c in key)
+    out = _engine().lazy_pinyin(key, style=style, errors=_as_is)
+    return tuple(out) if len(out) == len(key) else tuple(_engine().lazy_pinyin(c, style=style)[0] for c in key)
+
+
+def _as_is(s: str) -> list[str]:
+    return list(s)  # a character without pinyin stands for itself
+
+
+@lru_cache(maxsize=1)
+def _engine():
+    """What `pypinyin.lazy_pinyin` runs (default options), with each word's conversion memoised:
+    transcripts repeat the same words (您好, 请问, 稍等) all day, and converting a word is most of
+    the cost of a rescore (bench/rescore.py). Segmentation still runs on every text."""
+    from pypinyin.converter import UltimateConverter
+    from pypinyin.core import Pinyin
+
+    class Memo(UltimateConverter):
+        def __init__(self) -> None:
+            super().__init__()
+            self.memo: dict[tuple, tuple[tuple[str, ...], ...]] = {}
+
+        def convert(self, words, style, heteronym, errors, strict, **kwargs):
+            key = (words, style, heteronym, strict, errors)
+            got = self.memo.get(key)
+            if got is None:
+                if len(self.memo) > 200_000:
+                    self.memo.clear()
+                got = tuple(tuple(p) for p in super().convert(words, style, heteronym, errors, strict, **kwargs))
+                self.memo[key] = got
+            return [list(p) for p in got]  # callers may change the lists they get
+
+    return Pinyin(Memo())
