@@ -45,7 +45,8 @@ _INFO_AFTER = ("电话", "热线", "号码", "渠道", "方式", "流程", "部�
                "是多少", "多少", "怎么", "在哪", "是什么", "是谁", "的电话")
 _INFO_BEFORE = ("怎么", "如何", "哪里", "在哪", "哪儿", "哪个", "什么", "可以", "能不能", "能否")
 _REPEAT_UNIT = re.compile(r"(.{2,4})\1+")
-_SKIP_REPEAT = set("嗯啊哦对好是谢喂哈呃")
+_SKIP_REPEAT = set("嗯啊哦对好是谢喂哈呃行")  # 嗯嗯, 对对对: listening, not intensity
+_SKIP_UNITS = ("好的", "对的", "是的", "可以", "没事", "知道", "明白", "没有")  # 好的好的
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,8 @@ def text_cues(turn: Turn, earlier: list[Turn], words: Lexicon, o: Options) -> tu
             codes.add(kind)
             quote = quote or (h.entry.phrase if kind == "negative" else "")
     if "！" in turn.text or "!" in turn.text or any(
-        not set(m.group(1)) <= _SKIP_REPEAT for m in _REPEAT_UNIT.finditer(k.key)
+        not set(m.group(1)) <= _SKIP_REPEAT and m.group(1) not in _SKIP_UNITS
+        for m in _REPEAT_UNIT.finditer(k.key)
     ):
         codes.add("exclaim")
     if len(k.key) >= 4 and _asks(turn.text) and any(
