@@ -69,12 +69,17 @@ class Outlook:
     risk_reasons: str = ""  # Chinese, "；"-joined
 
 
-def trend(scores: list[float]) -> str:
+def trend(scores: list[float], upset: float = Options.upset) -> str:
+    """Mean of the last third of the customer's turns against the first third; a change counts
+    only when the angrier end has an upset turn (small cues drifting are no trend)."""
     if len(scores) < 3:
         return ""
     k = max(1, len(scores) // 3)
-    delta = sum(scores[-k:]) / k - sum(scores[:k]) / k
-    return "angrier" if delta >= TREND_DELTA else "calmer" if delta <= -TREND_DELTA else "steady"
+    first, last = scores[:k], scores[-k:]
+    delta = sum(last) / k - sum(first) / k
+    if delta >= TREND_DELTA and max(last) >= upset:
+        return "angrier"
+    return "calmer" if delta <= -TREND_DELTA and max(first) >= upset else "steady"
 
 
 def _stored_codes(t: Turn) -> tuple[str, ...]:

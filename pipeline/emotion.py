@@ -44,6 +44,7 @@ _TARGETS = ("你们", "你", "他们", "他", "这", "到底")
 _INFO_AFTER = ("电话", "热线", "号码", "渠道", "方式", "流程", "部门", "入口", "地址", "网址",
                "是多少", "多少", "怎么", "在哪", "是什么", "是谁", "的电话")
 _INFO_BEFORE = ("怎么", "如何", "哪里", "在哪", "哪儿", "哪个", "什么", "可以", "能不能", "能否")
+_COURTESY = ("谢谢", "感谢", "再见", "不客气", "辛苦")
 _REPEAT_UNIT = re.compile(r"(.{2,4})\1+")
 _SKIP_REPEAT = set("嗯啊哦对好是谢喂哈呃行")  # 嗯嗯, 对对对: listening, not intensity
 _SKIP_UNITS = ("好的", "对的", "是的", "可以", "没事", "知道", "明白", "没有")  # 好的好的
@@ -133,7 +134,8 @@ def text_cues(turn: Turn, earlier: list[Turn], words: Lexicon, o: Options) -> tu
         elif kind in ("negative", "demand", "intensity", "repeat"):
             codes.add(kind)
             quote = quote or (h.entry.phrase if kind == "negative" else "")
-    if "！" in turn.text or "!" in turn.text or any(
+    courteous = any(w in k.key for w in _COURTESY)  # 好的，谢谢！ is warmth, not anger
+    if (not courteous and ("！" in turn.text or "!" in turn.text)) or any(
         not set(m.group(1)) <= _SKIP_REPEAT and m.group(1) not in _SKIP_UNITS
         for m in _REPEAT_UNIT.finditer(k.key)
     ):

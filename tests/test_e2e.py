@@ -17,7 +17,10 @@ from pipeline.rules import RULES as REGISTRY
 
 # language_switch has no sample call: no offline Cantonese speech exists (README); its YAML cases
 # test it on hand-made turns.
-RULES = sorted(r.name for r in REGISTRY.values() if r.name != "language_switch")
+# Issue 18's emotion rules have no angry sample call yet (the next step; YAML cases test them): on
+# the calm sample calls they must stay silent.
+CALM_ONLY = {"unsoothed", "argued", "complaint_unhandled"}
+RULES = sorted(r.name for r in REGISTRY.values() if r.name not in {"language_switch", *CALM_ONLY})
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +43,8 @@ def test_every_rule_scores_f1_of_at_least_0_9(out):
         c = report.rules[rule]
         assert c.tp + c.fn > 0, f"no labelled {rule} in the sample calls"
         assert c.f1 >= 0.9, (rule, c, [m for m in report.misses if rule in m])
+    for rule in CALM_ONLY:
+        assert report.rules[rule].fp == 0, [m for m in report.misses if rule in m]
 
 
 def test_no_call_loses_more_than_5_percent_of_a_party_to_empty_turns(out):

@@ -54,7 +54,7 @@ def test_text_cues(text, code):
     assert code in last(f"C 1 4 {text}")
 
 
-@pytest.mark.parametrize("text", ["好的好的", "谢谢谢谢", "嗯嗯嗯", "我想问一下话费"])
+@pytest.mark.parametrize("text", ["好的好的", "谢谢谢谢", "嗯嗯嗯", "我想问一下话费", "好的，谢谢！"])
 def test_calm_turns_have_no_cue(text):
     assert last(f"C 1 4 {text}") == ()
 
@@ -150,7 +150,7 @@ def test_outlook_ranks_angry_calls_above_calm_ones():
 
 def test_trend():
     assert complaint.trend([0.6, 0.5, 0.1, 0.0]) == "calmer"
-    assert complaint.trend([0.0, 0.1, 0.6]) == "angrier"
+    assert complaint.trend([0.0, 0.1, 0.6]) == "angrier" and complaint.trend([0.0, 0.1, 0.2]) == "steady"
     assert complaint.trend([0.3, 0.3, 0.3]) == "steady" and complaint.trend([0.9]) == ""
 
 
