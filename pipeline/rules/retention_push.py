@@ -44,6 +44,13 @@ _NOT_REFUSE = ("不要紧", "不用谢", "不用担心", "不想说")
 # A refusal that also asks for something wants an answer (我说了不要，你到底给不给我续宽带):
 # an A-not-A question or a request, not a complaint (不要，你怎么这么烦) nor 别给我办.
 _ASKS_TOO = re.compile(r"(.)不\1|(?<![别要])(帮我|给我)(?!打)")
+# …but not in a clause about what is done already (单位已经给我买过了: a reason to refuse).
+_DONE_ALREADY = re.compile(r"已经|早就|早已|之前|以前|过了")
+
+
+def _asks_too(text: str) -> bool:
+    return any(_ASKS_TOO.search(c) and not _DONE_ALREADY.search(c)
+               for c in re.split(r"[。！？!?，,；;]+", text))
 
 
 def refuses(p: Params, turn: Turn) -> bool:
@@ -179,7 +186,7 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
                 if not refused and offered:  # a new episode; later refusals don't restart it
                     refused, count = True, 0
                     pitch = topic([t for t in recent if selling(p, t)])
-                asked = is_question(turn.text) or bool(_ASKS_TOO.search(turn.text))
+                asked = is_question(turn.text) or _asks_too(turn.text)
             elif refused and find(p.acceptance, turn):
                 refused = False
             elif short:
