@@ -38,7 +38,7 @@ VOICE = ("loud", "high_pitch", "wide_pitch", "fast", "overlap")
 REPLY_KINDS = ("soothe", "followup", "argue")  # agent turns' codes (lexicons/deescalation.txt)
 
 _NEGATION = ("不", "没", "别", "甭", "未")
-_MARKERS = ("要", "会", "就", "去", "得", "必须", "一定", "肯定", "马上", "立刻", "准备", "打算",
+_MARKERS = ("要", "会", "就", "去", "得", "想", "让", "必须", "一定", "肯定", "马上", "立刻", "准备", "打算",
             "直接", "已经", "还要", "打", "找", "告", "到", "向", "跟")
 _TARGETS = ("你们", "你", "他们", "他", "这", "到底")
 _INFO_AFTER = ("电话", "热线", "号码", "渠道", "方式", "流程", "部门", "入口", "地址", "网址",

@@ -29,13 +29,15 @@ def last(spec: str) -> tuple[str, ...]:
 
 
 @pytest.mark.parametrize("text", ["我要投诉", "我就去12315投诉你们", "投诉你们！", "再这样我要曝光你们",
-                                  "你们这什么服务，投诉", "我已经投诉过了", "我要打一二三一五"])
+                                  "你们这什么服务，投诉", "我已经投诉过了", "我要打一二三一五",
+                                  "我想投诉一下你们的快递员", "你们是想让我投诉吗"])
 def test_complaint_threats(text):
     assert "threat" in last(f"C 1 4 {text}")
 
 
 @pytest.mark.parametrize("text", ["投诉电话是多少", "请问怎么投诉", "在哪里投诉快递员", "我不投诉了",
-                                  "上次投诉的事情有结果了吗", "12315是多少", "没投诉啊"])
+                                  "上次投诉的事情有结果了吗", "12315是多少", "没投诉啊",
+                                  "我想了解一下投诉流程", "要不要投诉呢"])
 def test_complaint_words_in_passing_are_no_threat(text):
     assert "threat" not in last(f"C 1 4 {text}")
 

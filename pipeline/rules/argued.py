@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from statistics import median
@@ -13,6 +14,8 @@ from pipeline.rules.registry import lexicon_file, rule
 from pipeline.text import keyed
 
 _REBUTTALS = ("不是", "不对", "没有的事", "不可能", "那是")
+# After a rebuttal, the customer as the one at fault: 你当时…, 你自己…, 你没…, 你搞错了
+_BLAME = re.compile(r"你(自己|当时|明明|非要|没|不|搞错|弄错|看错|记错|错)")
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,8 @@ class Params:
 def _codes(t: Turn, p: Params, agent_median: float | None) -> tuple[str, ...]:
     codes = set(emotion.reply_codes(t, p.replies))
     k = keyed(t.text).key
-    if "soothe" not in codes and any(k.startswith(r) for r in _REBUTTALS) and "你" in k:
-        codes.add("argue")  # 不是的，那是你… : a rebuttal opening aimed at the customer
+    if "soothe" not in codes and any(k.startswith(r) for r in _REBUTTALS) and _BLAME.search(k):
+        codes.add("argue")  # 不是，你当时同意了的: a rebuttal that puts the fault on the customer
     if agent_median is not None and t.level_db is not None and t.level_db - agent_median >= p.loud_db:
         codes.add("loud")
     return tuple(codes)
@@ -43,14 +46,14 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
 
     What it flags: after an upset customer turn (as E001), one of the agent's next `reply_turns`
     turns has an arguing phrase of the `replies` lexicon (`kind=argue`: 是您自己…, 您听我说,
-    投诉也没用, 这是规定) or opens with a rebuttal at the customer (不是/不对/不可能 … 你/您) without
-    an apology, or is raised in voice (`loud_db` over the agent's own median) without one — span:
+    投诉也没用, 这是规定) or opens with a rebuttal that blames the customer (不是/不对/不可能 … 你当时/
+    你自己/你没/你搞错) without an apology, or is raised in voice (`loud_db` over the agent's own median) without one — span:
     the upset turn to that reply. One cue alone (in the customer's state, or only the raised
     voice) gives `one_cue_confidence`.
     Why: seed 004 3.4 Not meet 3 "无论客户的言语是多麽尖锐,服务人员应该避免被客户的情绪干扰,以争辩的
     方式和客户解释,与客户发生言语上的对立,甚至冲突"; Not meet 4 "质问或指责客户".
     Not flagged: the same words to a calm customer (W001 judges 忌语 anywhere); a rebuttal that
-    apologises (不是的，非常抱歉…).
+    apologises (不是的，非常抱歉…) or only corrects the facts (不是的，您的订单昨天已经发出了).
 
     Bad:
         C 10.0 14.0 你们到底怎么回事，太过分了，我要投诉
