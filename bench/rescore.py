@@ -16,6 +16,7 @@ bench/bench.py (README, "Performance"), not a measurement.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import sys
@@ -143,7 +144,9 @@ def main() -> None:
     print(f"| `rescore` after deleting 不知道 from forbidden.txt | {edit:.1f} s |")
     print(f"| `callqa run` on the same {audio / 3600:.1f} h of audio (estimate: ÷ {RUN_X_REALTIME}× real time) "
           f"| ≈ {run_s / 60:.0f} min |")
-    print(f"\nfirst line of the diff: {changed}", file=sys.stderr)
+    print(f"\nfirst line of the output: {changed}", file=sys.stderr)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import IO, Any
@@ -37,6 +37,7 @@ from pipeline.worker import Engine, rescore_findings
 log = logging.getLogger("callqa")
 Progress = Callable[[int, int, CallRow, str], None]
 CHUNK = 25  # calls per task: small enough to balance two workers, large enough to amortise
+WRITERS = 4  # threads per process writing a chunk's parts
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,14 @@ def score_chunk(store: Store, ids: list[tuple[str, str]], engine: Engine, writer
     rows = read_rows(store, ids)
     calls = load_calls(store, rows)
     rows = [r for r in rows if r.call_id in calls]
-    return read_findings(store, rows), [rescore_findings(r, calls[r.call_id], engine, writer) for r in rows]
+    old = read_findings(store, rows)  # before anything is rewritten
+    done = [rescore_findings(r, calls[r.call_id], engine, None) for r in rows]
+    if writer is not None:  # threads: a part's encoding and fsync let go of the GIL
+        with ThreadPoolExecutor(WRITERS) as pool:
+            list(pool.map(lambda x: writer.save_call(x[1][0], calls[x[0].call_id], x[1][1],
+                                                     moved_from=x[0].call_date, turns=False),
+                          zip(rows, done)))
+    return old, done
 
 
 def read_rows(store: Store, ids: list[tuple[str, str]]) -> list[CallRow]:
