@@ -224,3 +224,18 @@ def test_ids_are_unique_across_charts(report):
     assert len(ids) == len(set(ids))
 
 
+
+
+def test_a_store_without_findings(tmp_path, card, capsys):
+    write(tmp_path, [CALLS[2]])  # one clean call: no findings table rows at all
+    r = data.build(load.load(tmp_path, *NOV), caps(card), metrics.hold_spec(card), *NOV)
+    assert r.rules.empty and r.days.empty and r.calls["score"].tolist() == [100.0]
+    assert cli.main(["report", str(tmp_path), "--from", "2026-11-01", "--to", "2026-11-30"]) == 0
+    page = (tmp_path / "reports" / "2026-11-01_2026-11-30" / "report.html").read_text("utf-8")
+    assert "本区间没有建议扣分" in page
+
+
+def test_an_agent_with_no_calls_says_so(store, capsys):
+    assert cli.main(["report", str(store), "--agent", "B9", "--from", "2026-11-01",
+                     "--to", "2026-11-30"]) == 0
+    assert "坐席 B9 没有已完成的通话" in capsys.readouterr().out

@@ -35,8 +35,10 @@ def aht(agents: pd.DataFrame, centre_s: float) -> str:
         ax.axvline(centre_s / 60, color="#333", linestyle="--", linewidth=1.2)
         ax.text(centre_s / 60, len(a) - 0.4, f" 中心通话均长 {centre_s / 60:.1f} 分钟",
                 fontsize=9, va="bottom", color="#333")
-        for y, m in enumerate(minutes):
-            ax.text(m, y, f" {m:.1f}", va="center", fontsize=8, color="#333")
+        for y, m in enumerate(minutes):  # on white, so the centre line never runs through it
+            ax.annotate(f"{m:.1f}", (m, y), xytext=(3, 0), textcoords="offset points",
+                        va="center", fontsize=8, color="#333",
+                        bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none"})
         ax.set_xlabel("平均通话时长（分钟）　绿色：不高于中心均长，满分　橙色：高于中心均长，不得分")
         ax.set_ylim(-0.6, len(a) + 0.4)
         ax.set_xlim(0, max(minutes.max(), centre_s / 60) * 1.18)

@@ -19,11 +19,13 @@ import pyarrow.dataset as ds
 
 from pipeline.review.db import DB_NAME
 from pipeline.store import Store
-from pipeline.tables import FINDINGS, TURNS
+from pipeline.tables import CALLS, FINDINGS, TURNS
 
 UNKNOWN_AGENT = "未知坐席"  # calls whose file name carried no agent id (no metadata.pattern match)
 
 _PART = pa.schema([("call_date", pa.string())])
+CALL_COLUMNS = ["call_id", "source", "agent_id", "status", "call_time", "duration_s", "points",
+                "n_findings"]
 TURN_COLUMNS = ["call_id", "role", "start_s", "end_s", "text"]
 FINDING_COLUMNS = ["id", "call_id", "rule", "rule_name", "item", "points"]
 DECISION_COLUMNS = ["call_id", "finding_id", "inspector", "inspector_role", "verdict", "item",
@@ -40,7 +42,7 @@ class Loaded:
     decisions: pd.DataFrame  # DECISION_COLUMNS; empty when nobody reviewed (or no review.db)
     has_review_db: bool
     undated: int  # ok calls stored without a date (never in a range)
-    first: str | None  # earliest and latest call_date in the whole store
+    first: str | None  # earliest and latest call date stored (see `span`)
     last: str | None
 
 
@@ -49,14 +51,12 @@ def _dataset(out: Path, table: str, schema: pa.Schema) -> ds.Dataset:
                       partitioning=ds.partitioning(_PART, flavor="hive"))
 
 
-def _read(out: Path, table: str, schema: pa.Schema, columns: list[str], start: str, end: str,
-          ids: set[str]) -> pd.DataFrame:
+def _read(out: Path, table: str, schema: pa.Schema, columns: list[str],
+          when: ds.Expression) -> pd.DataFrame:
     if not (out / table).is_dir():
         return pd.DataFrame(columns=[*columns, "call_date"])
-    when = (ds.field("call_date") >= start) & (ds.field("call_date") <= end)
-    frame = _dataset(out, table, schema).to_table(columns=[*columns, "call_date"],
-                                                  filter=when).to_pandas()
-    return frame[frame["call_id"].isin(ids)].reset_index(drop=True)
+    return _dataset(out, table, schema).to_table(columns=[*columns, "call_date"],
+                                                 filter=when).to_pandas()
 
 
 def span(out: Path) -> tuple[str | None, str | None]:
@@ -67,27 +67,28 @@ def span(out: Path) -> tuple[str | None, str | None]:
 
 def load(out: Path, start: date, end: date) -> Loaded:
     """Everything a report on [start, end] (inclusive) needs from OUT."""
-    rows = [r for r in Store(out).calls() if r["status"] == "ok"]
-    dated = sorted(r["call_date"] for r in rows if r["call_date"] != "unknown")
+    where = Store(out).dates  # call_id → the date its current `calls` row is stored under
     s, e = start.isoformat(), end.isoformat()
-    keep = [r for r in rows if s <= r["call_date"] <= e]
-    calls = pd.DataFrame(keep, columns=["call_id", "source", "agent_id", "call_date", "call_time",
-                                        "duration_s", "points", "n_findings"])
+    in_range = (ds.field("call_date") >= s) & (ds.field("call_date") <= e)
+    calls = _read(out, "calls", CALLS, CALL_COLUMNS, in_range)
+    # A call found under two dates (a run killed mid-move) counts once, where Store reads it.
+    calls = calls[(calls["status"] == "ok") & (calls["call_id"].map(where) == calls["call_date"])]
+    calls = calls.drop(columns="status").reset_index(drop=True)
     calls["agent_id"] = calls["agent_id"].fillna("").replace("", UNKNOWN_AGENT)
     calls["duration_s"] = calls["duration_s"].fillna(0.0).astype(float)
     ids = set(calls["call_id"])
-    turns = _read(out, "turns", TURNS, TURN_COLUMNS, s, e, ids)
-    findings = _read(out, "findings", FINDINGS, FINDING_COLUMNS, s, e, ids)
-    # A call moved between dates by a rerun may leave nothing behind (Store.recover), but be
-    # strict anyway: a call's parts count only under the date its `calls` row is stored at.
-    where = dict(zip(calls["call_id"], calls["call_date"]))
-    turns = turns[turns["call_id"].map(where) == turns["call_date"]].reset_index(drop=True)
-    findings = findings[findings["call_id"].map(where) == findings["call_date"]]
+    turns = _read(out, "turns", TURNS, TURN_COLUMNS, in_range)
+    findings = _read(out, "findings", FINDINGS, FINDING_COLUMNS, in_range)
+    # A call's parts count only under the date its `calls` row is stored at.
+    turns = turns[turns["call_id"].isin(ids) & (turns["call_id"].map(where) == turns["call_date"])]
+    findings = findings[findings["call_id"].isin(ids)
+                        & (findings["call_id"].map(where) == findings["call_date"])]
+    undated = _read(out, "calls", CALLS, ["call_id", "status"], ds.field("call_date") == "unknown")
     db = out / DB_NAME
     decisions = decisions_of(db, ids) if db.is_file() else _no_decisions()
-    return Loaded(calls, turns, findings.reset_index(drop=True), decisions, db.is_file(),
-                  sum(r["call_date"] == "unknown" for r in rows),
-                  dated[0] if dated else None, dated[-1] if dated else None)
+    first, last = span(out)
+    return Loaded(calls, turns.reset_index(drop=True), findings.reset_index(drop=True), decisions,
+                  db.is_file(), int((undated["status"] == "ok").sum()), first, last)
 
 
 def _no_decisions() -> pd.DataFrame:

@@ -84,8 +84,11 @@ def call_metrics(call: Call, spec: HoldSpec | None) -> dict[str, float | str]:
     row: dict[str, float | str] = {"call_id": call.id}
     spoken, gaps = _sweep(call.turns, duration)
     row.update(spoken)
+    # A hold starts with a mutual silence longer than min_hold_s after speech: a call without one
+    # has none, and skipping it saves the lexicon look-ups that are most of this function's time.
+    long_gap = spec is not None and any(b - a > spec.min_hold_s for a, b in gaps if a > 0)
     held = [(s, e) for s, e, _ in holds(call, spec.phrases, spec.min_hold_s, spec.carry_s)] \
-        if spec is not None else []
+        if spec is not None and long_gap else []
     hold = silence = pause = 0.0
     for a, b in gaps:
         h = _overlap(a, b, held)
