@@ -1,4 +1,4 @@
-"""`callqa report`: the QA lead's report for a date range, as one HTML file and its Parquet tables."""
+"""`callqa report`: the QA lead's report on a date range: an HTML page and its Parquet tables."""
 
 from __future__ import annotations
 

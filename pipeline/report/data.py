@@ -74,7 +74,8 @@ def week_of(day: str) -> str:
 
 def _deductions(pairs: pd.DataFrame, keys: list[str], caps: Caps) -> pd.DataFrame:
     """score() per group of (item, points) rows: one `deducted` per key tuple."""
-    out = [(*(k if isinstance(k, tuple) else (k,)), score(zip(g["item"], g["points"]), caps).deducted)
+    out = [(*(k if isinstance(k, tuple) else (k,)),
+            score(zip(g["item"], g["points"]), caps).deducted)
            for k, g in pairs.groupby(keys, sort=False)]
     return pd.DataFrame(out, columns=[*keys, "deducted"])
 

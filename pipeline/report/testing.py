@@ -27,7 +27,7 @@ PASSWORD = "correct horse battery"
 
 @dataclass(frozen=True)
 class Synth:
-    """One call: turn spec (pipeline.testing format), and findings as (item, rule, points, start)."""
+    """One call: a turn spec (pipeline.testing format); findings as (item, rule, points, start)."""
 
     name: str
     agent: str | None
