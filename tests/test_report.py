@@ -211,6 +211,7 @@ def test_charts_carry_glyphs_or_fall_back(report, monkeypatch):
     monkeypatch.setattr(svg, "cjk_font", lambda: None)
     drawn = charts.aht(report.agents, report.centre_aht_s)
     assert "中心通话均长" in drawn and "<text" in drawn  # left for the browser's fonts
+    assert "'Noto Sans CJK SC'" in drawn and "DejaVu" not in drawn
     assert "没有中文字体" in svg.font_note()
 
 

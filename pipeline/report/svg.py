@@ -9,10 +9,12 @@ viewer's browser to draw with its own fonts, and the report says so (`font_note`
 from __future__ import annotations
 
 import glob
+import logging
 import io
 import re
 import shutil
 import subprocess
+import warnings
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -22,6 +24,8 @@ matplotlib.use("Agg")  # no display; chosen before pyplot could ever be imported
 
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # "findfont: not found"
 
 # Families tried in order (Debian fonts-wqy-microhei first, as `make browser` installs it).
 CJK_FAMILIES = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans SC",
@@ -92,15 +96,20 @@ def render(name: str, draw: Callable[[Figure], None], width: float = 8.0,
     """
     family = cjk_font()
     rc = {"svg.fonttype": "path" if family else "none", "svg.hashsalt": f"callqa-{name}",
-          "font.family": [family, "DejaVu Sans"] if family else list(BROWSER_FONTS),
+          "font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
           "font.size": 10, "axes.unicode_minus": False}
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context(rc), warnings.catch_warnings():
+        # Without a CJK font matplotlib warns per missing glyph; the note in the page says it once.
+        warnings.simplefilter("ignore", UserWarning)
         fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
         draw(fig)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]
+    if not family:  # plain text: let the browser pick a font that has the Chinese glyphs
+        svg = svg.replace("font-family: 'DejaVu Sans'", "font-family: " + ", ".join(
+            f"'{f}'" if " " in f else f for f in BROWSER_FONTS))
     for ident in sorted(set(_ID.findall(svg)), key=len, reverse=True):
         new = f"{name}-{ident}"
         svg = svg.replace(f'id="{ident}"', f'id="{new}"').replace(f"#{ident})", f"#{new})")
