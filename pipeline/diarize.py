@@ -121,23 +121,38 @@ def _cut(blocks: Iterable[np.ndarray], sample_rate: int, wins: list[Region]) -> 
 
 
 def cluster(emb: np.ndarray, iterations: int = 20) -> tuple[np.ndarray, np.ndarray]:
-    """Two-means on the unit sphere, started from the two least alike windows → (labels, centroids)."""
+    """Two-means on the unit sphere → (labels, centroids).
+
+    A window of line noise or a cough is like no other window; started from the two least alike
+    windows, two-means would give such an outlier a cluster of its own and lump both voices into
+    the other. So the centroids are fitted on the "core" windows only — those whose three most
+    alike windows are about as alike as a typical window's (within 0.25 of the median) — started
+    from the two least alike core windows; then every window joins its nearest centroid.
+    """
     if len(emb) < 2:
         return np.zeros(len(emb), int), np.vstack([emb, emb])[:2] if len(emb) else np.zeros((2, 192))
     sim = emb @ emb.T
-    a, b = np.unravel_index(np.argmin(sim), sim.shape)
-    cent = emb[[a, b]].copy()
-    labels = np.zeros(len(emb), int)
+    np.fill_diagonal(sim, -1.0)
+    density = np.sort(sim, axis=1)[:, -min(3, len(emb) - 1):].mean(axis=1)
+    core = np.flatnonzero(density >= np.median(density) - 0.25)
+    if len(core) < 2:
+        core = np.arange(len(emb))
+    np.fill_diagonal(sim, 1.0)
+    sub = sim[np.ix_(core, core)]
+    a, b = np.unravel_index(np.argmin(sub), sub.shape)
+    cent = emb[core[[a, b]]].copy()
+    fit = emb[core]
+    labels = np.zeros(len(fit), int)
     for _ in range(iterations):
-        new = np.argmax(emb @ cent.T, axis=1)
+        new = np.argmax(fit @ cent.T, axis=1)
         for k in (0, 1):
             if (new == k).any():
-                c = emb[new == k].mean(axis=0)
+                c = fit[new == k].mean(axis=0)
                 cent[k] = c / max(np.linalg.norm(c), 1e-9)
         if (new == labels).all():
             break
         labels = new
-    return labels, cent
+    return np.argmax(emb @ cent.T, axis=1), cent
 
 
 def diarize(regions: list[Region], wins: list[Region], emb: np.ndarray, opts: Options = Options()) -> Diarization:
