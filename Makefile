@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: install model run test test-fast lint eval check bench sample-calls clean browser screenshots review bench-review
+.PHONY: install model run test test-fast lint eval check bench bench-mono sample-calls clean browser screenshots review report bench-review
 
 install: $(VENV)/.installed
 
@@ -33,11 +33,18 @@ browser:                ## install chromium + fonts-wqy-microhei with apt when m
 	@(command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi wqy) || \
 	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium fonts-wqy-microhei)
 
-screenshots: model browser  ## retake docs/review-call.png from the sample calls
-	CALLQA_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser/test_sample_calls.py
+screenshots: model browser  ## retake docs/review-call.png and docs/report.png
+	CALLQA_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser/test_sample_calls.py tests/browser/test_report_page.py
 
 review: install         ## serve the review workbench on $(OUT)/ (accounts: callqa users add)
 	$(BIN)/callqa review $(OUT)/
+
+report: install         ## a synthetic month in $(OUT)/report-demo and its HTML report
+	$(BIN)/python -m pipeline.report.testing $(OUT)/report-demo
+	$(BIN)/callqa report $(OUT)/report-demo
+
+bench-mono: model       ## the sample calls as stereo and as a mono mix-down, side by side (bench/mono.py)
+	$(BIN)/python bench/mono.py
 
 bench-review: install   ## queue page latency on 100,000 synthetic findings (bench/review_queue.py)
 	$(BIN)/python bench/review_queue.py

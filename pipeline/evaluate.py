@@ -21,6 +21,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from pipeline.attribution import Attribution, attribution
+
 from pipeline.text import keyed, normalize
 
 
@@ -77,6 +79,7 @@ class Report:
     calls: int = 0
     missing: list[str] = field(default_factory=list)
     lost: dict[tuple[str, str], Lost] = field(default_factory=dict)  # (source, role) → Lost
+    roles: dict[str, Attribution] = field(default_factory=dict)  # mixed (mono) calls: source → speech to the right role
 
     def worst_lost(self, role: str) -> tuple[str, Lost] | None:
         rows = [(src, x) for (src, r), x in self.lost.items() if r == role]
@@ -180,6 +183,9 @@ def evaluate(labels_dir: Path, out: Path, tolerance_s: float = 1.0) -> Report:
                     report.rules[rule].fp += 1
                     report.misses.append(f"误报 FP {source} {rule} {p['start_s']:.1f}-{p['end_s']:.1f} {p['message']}")
         hyp = turns[turns["call_id"] == cid] if len(turns) else turns
+        if bool(row.iloc[0].get("mixed")) and len(hyp):
+            report.roles[source] = attribution([(t["start"], t["end"], t["role"]) for t in lab.get("turns", [])],
+                                               zip(hyp["start_s"], hyp["end_s"], hyp["role"]), lab["duration"])
         for role in ("agent", "customer"):
             truth_turns = [t for t in lab.get("turns", []) if t["role"] == role]
             mine = hyp[hyp["role"] == role].sort_values("start_s") if len(hyp) else hyp
@@ -228,6 +234,12 @@ def format_report(r: Report) -> str:
                 lines.append(f"{role} 最多丢失：{x.char_share:.1%} 字符、{x.speech_share:.1%} 语音"
                              f"（{src}，空话轮 {x.empty_turns}/{x.turns}）；超过 {LOST_BOUND:.0%} 的通话："
                              + ("，".join(over) if over else "无"))
+    if r.roles:
+        right = sum(a.right_s for a in r.roles.values())
+        found = sum(a.found_s for a in r.roles.values())
+        src, worst = min(r.roles.items(), key=lambda kv: kv[1].share)
+        lines += ["", f"单声道（混合声道）通话 {len(r.roles)} 通：语音时长归属正确 {right / max(found, 1e-9):.1%}"
+                      f"（双方重叠处除外），最低 {worst.share:.1%}（{src}）"]
     if r.missing:
         lines += ["", "未处理或处理失败的已标注通话：" + "，".join(r.missing)]
     if r.misses:

@@ -24,16 +24,14 @@ RULES = sorted(r.name for r in REGISTRY.values() if r.name not in {"language_swi
 
 
 @pytest.fixture(scope="module")
-def engine():
-    return Engine(config.load(), scorecard.load(DEFAULT_SCORECARD))
+def engine(sample_engine):
+    return sample_engine
 
 
 @pytest.fixture(scope="module")
-def out(tmp_path_factory, engine):
-    out = tmp_path_factory.mktemp("e2e") / "out"
-    summary = run(SAMPLE_CALLS, out, engine)
-    assert summary.processed >= 8 and not summary.failed, summary.failed
-    return out
+def out(sample_run):
+    """The sample calls scored once per session (conftest), shared with the mono comparison."""
+    return sample_run
 
 
 def test_every_rule_scores_f1_of_at_least_0_9(out):
