@@ -55,7 +55,7 @@ def make_corpora(calls: Path, dest: Path) -> None:
         write_wav(dest / "mono" / f"{src.stem}.wav", (mono / max(1.0, float(np.abs(mono).max())))[None], rate)
 
 
-def side(folder: Path, calls: Path, workers: int) -> dict:
+def side(folder: Path, calls: Path, workers: int, keep: Path | None = None) -> dict:
     import pandas as pd
 
     from bench import side_callqa
@@ -75,7 +75,15 @@ def side(folder: Path, calls: Path, workers: int) -> dict:
         right, found = right + a.right_s, found + a.found_s
     res["attribution"] = right / found if found else 1.0
     res["role_confidence"] = float(rows["role_confidence"].mean()) if rows["mixed"].any() else None
-    shutil.rmtree(out)
+    if keep:  # the output and labels naming the WAVs, for `callqa eval KEEP/labels KEEP/out`
+        shutil.rmtree(keep, ignore_errors=True)
+        (keep / "labels").mkdir(parents=True)
+        for path, lab in corpus:
+            (keep / "labels" / f"{path.stem}.labels.yaml").write_text(
+                yaml.safe_dump(lab | {"call": path.name}, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        shutil.move(str(out), keep / "out")
+    else:
+        shutil.rmtree(out)
     return res
 
 
@@ -83,10 +91,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", type=Path, default=ROOT / "data" / "sample_calls")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--keep", type=Path, help="leave each side's output and labels in KEEP/stereo, KEEP/mono "
+                                              "(then: callqa eval KEEP/mono/labels KEEP/mono/out)")
     ap.add_argument("--side", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.side:
-        print(json.dumps(side(args.side, args.calls, args.workers)))
+        keep = args.keep / args.side.name if args.keep else None
+        print(json.dumps(side(args.side, args.calls, args.workers, keep)))
         return
     tmp = Path(tempfile.mkdtemp(prefix="callqa-mono-bench-"))
     make_corpora(args.calls, tmp)
@@ -94,7 +105,7 @@ def main() -> None:
     for kind in ("stereo", "mono"):
         print(f"running {kind} …", file=sys.stderr)
         cmd = [sys.executable, __file__, "--side", str(tmp / kind), "--calls", str(args.calls),
-               "--workers", str(args.workers)]
+               "--workers", str(args.workers), *(["--keep", str(args.keep.resolve())] if args.keep else [])]
         res[kind] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     shutil.rmtree(tmp)
     from pipeline import tune

@@ -198,9 +198,27 @@ def clean(words: list[Word]) -> tuple[Word, ...]:
     for w in words:
         a, b = pos, pos + len(w.text)
         pos = b
-        if any(a < e and b > s for s, e in bad):
-            continue
-        if len(kept) >= _MAX_REPEAT and all(k.text == w.text for k in kept[-_MAX_REPEAT:]):
-            continue
-        kept.append(w)
-    return tuple(kept)
+        if not any(a < e and b > s for s, e in bad):
+            kept.append(w)
+    return tuple(_unloop(kept))
+
+
+def _unloop(words: list[Word], longest: int = 6) -> list[Word]:
+    """Cut decoding loops: a run of 1–`longest` words said more than `_MAX_REPEAT` times in a row
+    keeps its first `_MAX_REPEAT` repeats. Whisper loops on noisy or digit-heavy audio
+    ("真认真认真认…", a card number read back as "-1-*-*-*…"), which reads as shouting, a 19-digit
+    read-out or a turn that never ends its question."""
+    out, i = list(words), 0
+    while i < len(out):
+        for n in range(1, longest + 1):
+            unit = [w.text for w in out[i : i + n]]
+            if len(unit) < n:
+                break
+            j, reps = i + n, 1
+            while [w.text for w in out[j : j + n]] == unit:
+                j, reps = j + n, reps + 1
+            if reps > _MAX_REPEAT:
+                del out[i + _MAX_REPEAT * n : j]
+                break
+        i += 1
+    return out
