@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from pipeline.review import auth, quality, queue
 from pipeline.review.db import transaction
-from pipeline.review.web import current_user, refused, render, signed_in_form, state, to_login
+from pipeline.review.web import lead_or_refusal, refused, render, signed_in_form, state
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +89,9 @@ def report_text(r: Report) -> str:
 
 
 async def page(request: Request) -> Response:
-    user = current_user(request)
-    if user is None:
-        return to_login(request)
-    if not user.is_lead:
-        return render(request, "error.html", status=403, message="只有质检主管可以查看校准结果")
+    user = lead_or_refusal(request, "校准结果")
+    if isinstance(user, Response):
+        return user
     st = state(request)
     assigned = st.conn.execute(
         "SELECT call_id, user, assigned_by, at FROM assignments ORDER BY at DESC LIMIT 200"

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pipeline import lexicon_stats, stats
-from pipeline.review.web import State, current_user, render, state, to_login
+from pipeline.review.web import State, lead_or_refusal, render, state
 
 _CACHE: dict[int, tuple[Any, stats.Report]] = {}
 
@@ -28,11 +28,9 @@ def report(st: State) -> stats.Report:
 
 
 async def page(request: Request) -> Response:
-    user = current_user(request)
-    if user is None:
-        return to_login(request)
-    if not user.is_lead:
-        return render(request, "error.html", status=403, message="只有质检主管可以查看词条统计")
+    user = lead_or_refusal(request, "词条统计")
+    if isinstance(user, Response):
+        return user
     st = state(request)
     st.refresh()
     r = report(st)

@@ -106,6 +106,17 @@ async def signed_in_form(request: Request) -> tuple[auth.User, dict[str, str]] |
     return user, form
 
 
+def lead_or_refusal(request: Request, what: str) -> auth.User | Response:
+    """The signed-in lead for a leads-only page, or what to send instead: the login for nobody,
+    a 403 page naming `what` (e.g. 校准结果) for an inspector."""
+    user = current_user(request)
+    if user is None:
+        return to_login(request)
+    if not user.is_lead:
+        return render(request, "error.html", status=403, message=f"只有质检主管可以查看{what}")
+    return user
+
+
 def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
