@@ -42,6 +42,9 @@ class Track:
     win_s: Seconds = WIN_S
 
 
+CHUNK = 256  # frames per FFT batch: bounded memory, same result
+
+
 def yin(frames: np.ndarray, sample_rate: int, win: int) -> np.ndarray:
     """F0 (Hz, NaN unvoiced) of each row of `frames` (m, win + max_lag + 1)."""
     m, length = frames.shape
@@ -51,7 +54,9 @@ def yin(frames: np.ndarray, sample_rate: int, win: int) -> np.ndarray:
     loud = np.flatnonzero(10 * np.log10(np.mean(head * head, axis=1) + 1e-12) > MIN_DBFS)
     if not len(loud):
         return f0  # silence (the other party talking, a pause) costs no FFT
-    f0[loud] = _yin(frames[loud].astype(np.float32), sample_rate, win, kmin, kmax)
+    for i in range(0, len(loud), CHUNK):  # a 30 s block at once would hold ~150 MB of spectra
+        rows = loud[i : i + CHUNK]
+        f0[rows] = _yin(frames[rows].astype(np.float32), sample_rate, win, kmin, kmax)
     return f0
 
 
