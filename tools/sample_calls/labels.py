@@ -15,6 +15,10 @@ FILLERS = ["就是说", "怎么说呢", "那个", "这个", "然后", "反正", 
 # Customer confirmations (a subset of lexicons/farewells.txt) for the agent_hangup warning.
 FAREWELLS = ["好的", "好", "行", "可以", "知道了", "明白", "没有", "再见", "拜拜", "谢谢", "感谢", "别再给我打电话",
              "不要再给我打电话"]
+# Issue 18's rules: span = [start of the upset customer turn, end of the agent reply carrying
+# the expect] (the rule's own span runs to its last reply; the evaluation matches by overlap).
+EMOTION_RULES = {"unsoothed": "not soothed", "argued": "agent argues back",
+                 "complaint_unhandled": "complaint threat not handled"}
 HOLD_PHRASES = ["稍等", "稍候", "我帮您查", "我帮您确认", "正在为您查询", "耐心等待", "不要挂机"]
 
 
@@ -155,6 +159,12 @@ def turn_findings(script, turns, duration):
                 note = note or f"no reply to the customer's thanks ({turns[i - 1]['text']})"
             elif rule == "pii_leak":
                 note = note or opts.get("kind", "")
+            elif rule in EMOTION_RULES:  # on the agent's reply to the upset customer turn
+                prev_c = [u for u in turns[:i] if u["role"] == "customer"]
+                if not prev_c:
+                    raise ValueError(f"{name}: turn {i}: {rule} needs a customer turn before it")
+                start = prev_c[-1]["start"]
+                note = note or f"{EMOTION_RULES[rule]}: {prev_c[-1]['text'][:20]}"
             if t["role"] != "agent":
                 raise ValueError(f"{script['name']}: expect on a customer turn ({rule})")
             findings.append({"rule_name": rule, "start": round(start, 2), "end": round(end, 2),

