@@ -76,6 +76,11 @@ CREATE TABLE IF NOT EXISTS calls_index (
     min_conf REAL NOT NULL,        -- lowest finding confidence (1 when none): the queue's 2nd key
     mtime_ns INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS calls_risk (  -- issue #18: calls.complaint_risk, kept beside calls_index
+    call_id TEXT PRIMARY KEY,
+    complaint_risk REAL,           -- NULL: no customer state (mono, or output made before #18)
+    risk_reasons TEXT NOT NULL DEFAULT ''
+);
 CREATE INDEX IF NOT EXISTS calls_queue ON calls_index (points DESC, min_conf, call_id);
 CREATE INDEX IF NOT EXISTS calls_date ON calls_index (call_date);
 CREATE INDEX IF NOT EXISTS calls_agent ON calls_index (agent_id);
@@ -109,7 +114,13 @@ def connect(out: str | Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, kill -9 safe
     conn.execute("PRAGMA synchronous=FULL")  # a decision acknowledged is a decision on disk
     conn.execute("PRAGMA foreign_keys=ON")
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     conn.executescript(SCHEMA)
+    if "calls_index" in tables and "calls_risk" not in tables:
+        # a review.db made before issue #18: read every part again to fill calls_risk
+        with transaction(conn):
+            conn.execute("UPDATE calls_index SET mtime_ns = 0")
+            conn.execute("DELETE FROM index_dirs")
     return conn
 
 

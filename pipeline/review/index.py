@@ -21,6 +21,8 @@ import pyarrow.dataset as ds
 from pipeline.review.db import transaction
 
 CALL_COLUMNS = ["call_id", "source", "agent_id", "call_time", "status", "duration_s"]
+# issue #18; absent from parts written before it (read as NULL / "")
+OPTIONAL_CALL_COLUMNS = ("complaint_risk", "risk_reasons")
 FINDING_COLUMNS = [
     "id",
     "call_id",
@@ -88,7 +90,7 @@ def _refresh_dir(conn: sqlite3.Connection, out: Path, dirname: str, dir_mtime: i
         )
     }
     stale = [cid for cid, m in parts.items() if indexed.get(cid) != m]
-    calls = _read(out / "calls" / dirname, stale, CALL_COLUMNS)
+    calls = _read(out / "calls" / dirname, stale, CALL_COLUMNS, OPTIONAL_CALL_COLUMNS)
     findings = _read(out / "findings" / dirname, stale, FINDING_COLUMNS)
     by_call: dict[str, list[dict[str, Any]]] = {}
     for f in findings:
@@ -114,6 +116,15 @@ def _refresh_dir(conn: sqlite3.Connection, out: Path, dirname: str, dir_mtime: i
                     parts[c["call_id"]],
                 ),
             )
+            ok = c["status"] == "ok"
+            conn.execute(
+                "INSERT OR REPLACE INTO calls_risk VALUES (?, ?, ?)",
+                (
+                    c["call_id"],
+                    c.get("complaint_risk") if ok else None,
+                    (c.get("risk_reasons") or "") if ok else "",
+                ),
+            )
             conn.executemany(
                 "INSERT OR REPLACE INTO findings_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [tuple(f[k] for k in FINDING_COLUMNS) + (fingerprint(f),) for f in fs],
@@ -128,11 +139,15 @@ def _refresh_dir(conn: sqlite3.Connection, out: Path, dirname: str, dir_mtime: i
     return len(stale)
 
 
-def _read(folder: Path, call_ids: list[str], columns: list[str]) -> list[dict[str, Any]]:
+def _read(
+    folder: Path, call_ids: list[str], columns: list[str], optional: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     paths = [str(p) for cid in call_ids if (p := folder / f"{cid}.parquet").exists()]
     if not paths:
         return []
-    return ds.dataset(paths, format="parquet").to_table(columns=columns).to_pylist()
+    data = ds.dataset(paths, format="parquet")
+    names = set(data.schema.names)
+    return data.to_table(columns=columns + [c for c in optional if c in names]).to_pylist()
 
 
 def _drop(conn: sqlite3.Connection, call_ids: list[str]) -> None:
@@ -140,3 +155,4 @@ def _drop(conn: sqlite3.Connection, call_ids: list[str]) -> None:
     for cid in call_ids:
         conn.execute("DELETE FROM findings_index WHERE call_id = ?", (cid,))
         conn.execute("DELETE FROM calls_index WHERE call_id = ?", (cid,))
+        conn.execute("DELETE FROM calls_risk WHERE call_id = ?", (cid,))

@@ -38,6 +38,10 @@ async def queue_page(request: Request) -> Response:
         page=p,
         filters=f,
         statuses=queue.STATUSES,
+        sorts=queue.SORTS,
+        sort_notes=queue.SORT_NOTES,
+        risk_level=queue.risk_level,
+        risk_labels=queue.RISK_LABELS,
         choices=st.choices(),
         titles=st.caps.titles,
         link=lambda **kw: "?" + urlencode({**query, **{k: v for k, v in kw.items()}}),
@@ -139,7 +143,7 @@ async def call_page(request: Request) -> Response:
     st.refresh()
     call_id = request.path_params["call_id"]
     row = (
-        st.conn.execute("SELECT * FROM calls_index WHERE call_id = ?", (call_id,)).fetchone()
+        st.conn.execute(queue.CALL_ROW, (call_id,)).fetchone()
         if media.CALL_ID.match(call_id)
         else None
     )
@@ -148,6 +152,8 @@ async def call_page(request: Request) -> Response:
             request, "error.html", status=404, message="没有这通电话（可能已被删除或尚未处理完）"
         )
     call = dict(row)
+    sort = request.query_params.get("sort", "risk")
+    sort = sort if sort in queue.SORTS else "risk"
     turns = _turns(st, call)
     ctx = call_context(st.conn, st.caps, call_id, user)
     raw = [v.f for v in ctx["findings"]]
@@ -163,7 +169,12 @@ async def call_page(request: Request) -> Response:
         verdicts=dec.VERDICTS,
         history=history[:200],
         has_audio=media.audio_path(st.conn, st.audio_root, call_id) is not None,
-        next_call=queue.next_call(st.conn, call, None if user.is_lead else user.name, user.name),
+        next_call=queue.next_call(
+            st.conn, call, None if user.is_lead else user.name, user.name, sort
+        ),
+        sort=sort,
+        risk_level=queue.risk_level,
+        risk_labels=queue.RISK_LABELS,
         **ctx,
     )
 
@@ -173,6 +184,8 @@ def _turns(st: Any, call: dict[str, Any]) -> list[dict[str, Any]]:
     if not part.exists():
         return []
     cols = ["turn_id", "role", "start_s", "end_s", "text"]
+    names = pq.read_schema(part).names  # issue #18's columns are absent from older parts
+    cols += [c for c in ("emotion", "emotion_cues") if c in names]
     return pq.read_table(part, columns=cols).to_pylist()
 
 

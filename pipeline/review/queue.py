@@ -1,6 +1,8 @@
 """The review queue: calls with suggestions, what most needs a human first.
 
-Order: suggested points (most first), then the lowest finding confidence (least sure first).
+Order (`sort=risk`, the default): calls at high complaint risk first, riskiest first (issue #18:
+"inspectors review the angry calls first"); then, and for every call with `sort=points`,
+suggested points (most first), then the lowest finding confidence (least sure first).
 Everything is one SQL query on the index in review.db, so a page costs the same with 100,000
 calls as with ten. A call's review status is per viewer: an inspector's own decisions, or for a
 lead anyone's.
@@ -13,7 +15,48 @@ from dataclasses import dataclass
 from typing import Any
 
 STATUSES = {"todo": "未审核", "doing": "审核中", "done": "已审核", "stale": "需复核"}
+SORTS = {"risk": "投诉风险优先", "points": "建议扣分优先"}
+SORT_NOTES = {
+    "risk": "高投诉风险的通话在前（风险从高到低），其余按建议扣分从多到少、置信度从低到高",
+    "points": "按建议扣分从多到少、置信度从低到高",
+}
 PAGE_SIZE = 50
+# calls.complaint_risk bands (pipeline/complaint.py). An upset turn (score >= 0.35 counts 0.28)
+# with one aggravating reason (a complaint threat x0.5, an outburst left unanswered or argued
+# with x0.65) lands at 0.53 or more, and an outburst the agent soothed mostly stays under: HIGH.
+# MEDIUM: about one upset turn and nothing else.
+HIGH_RISK = 0.5
+MEDIUM_RISK = 0.25
+
+
+RISK_LABELS = {"high": "高", "medium": "中", "low": "低"}
+
+
+def risk_level(risk: float | None) -> str:
+    """'high' | 'medium' | 'low' | '' (no customer state: mono or pre-#18 output)."""
+    if risk is None:
+        return ""
+    return "high" if risk >= HIGH_RISK else "medium" if risk >= MEDIUM_RISK else "low"
+
+
+# One call's index row with its risk (the call page, next_call).
+CALL_ROW = (
+    "SELECT c.*, r.complaint_risk, r.risk_reasons FROM calls_index c "
+    "LEFT JOIN calls_risk r ON r.call_id = c.call_id WHERE c.call_id = ?"
+)
+
+
+def _order(sort: str, p: str = "", r: str = "") -> tuple[str, list[str]]:
+    """(ORDER BY clause, its keyset: expressions whose row value grows along the order) for
+    `sort`; `p` prefixes calls_index's columns, `r` calls_risk's."""
+    keys = [f"-{p}points", f"{p}min_conf", f"{p}call_id"]
+    order = f"{p}points DESC, {p}min_conf ASC, {p}call_id"  # the calls_queue index's order
+    if sort == "risk":
+        band = f"(COALESCE({r}complaint_risk, 0) >= {HIGH_RISK})"
+        top = f"(CASE WHEN {band} THEN {r}complaint_risk ELSE 0 END)"
+        order = f"{band} DESC, {top} DESC, " + order
+        keys = [f"-{band}", f"-{top}", *keys]
+    return order, keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +70,14 @@ class Filters:
     assigned: bool = False  # only calls assigned to the viewer
     all_calls: bool = False  # include calls without suggestions
     sampled: bool = False  # only calls drawn by `callqa sample` (clean ones included)
+    sort: str = "risk"  # SORTS
 
     @classmethod
     def from_query(cls, q: Any) -> Filters:
         def get(k: str) -> str:
             return str(q.get(k, "")).strip()[:100]
 
-        status = get("status")
+        status, sort = get("status"), get("sort")
         return cls(
             get("date_from"),
             get("date_to"),
@@ -44,6 +88,7 @@ class Filters:
             get("assigned") == "1",
             get("all") == "1",
             get("sampled") == "1",
+            sort if sort in SORTS else "risk",
         )
 
 
@@ -114,8 +159,9 @@ def page(
     """One page of the queue; viewer=None counts everyone's decisions (a lead's view)."""
     args: dict[str, Any] = {"viewer": viewer, "me": me}
     base = (
-        f"WITH x AS ({_DECIDED}) SELECT c.*, {_STATUS} AS status FROM calls_index c "
-        f"LEFT JOIN x ON x.call_id = c.call_id WHERE {_where(f, args)}"
+        f"WITH x AS ({_DECIDED}) SELECT c.*, r.complaint_risk, r.risk_reasons, {_STATUS} AS status "
+        "FROM calls_index c LEFT JOIN x ON x.call_id = c.call_id "
+        f"LEFT JOIN calls_risk r ON r.call_id = c.call_id WHERE {_where(f, args)}"
     )
     counts = {k: 0 for k in STATUSES}
     for r in conn.execute(f"SELECT status, COUNT(*) AS n FROM ({base}) GROUP BY status", args):
@@ -124,7 +170,7 @@ def page(
     pages = max(1, -(-total // size))
     n = min(max(1, n), pages)
     sql = f"SELECT * FROM ({base}) WHERE (:status = '' OR status = :status) "
-    sql += "ORDER BY points DESC, min_conf ASC, call_id LIMIT :limit OFFSET :offset"
+    sql += f"ORDER BY {_order(f.sort)[0]} LIMIT :limit OFFSET :offset"
     rows = [
         dict(r)
         for r in conn.execute(
@@ -135,22 +181,29 @@ def page(
 
 
 def next_call(
-    conn: sqlite3.Connection, current: dict[str, Any], viewer: str | None, me: str
+    conn: sqlite3.Connection,
+    current: dict[str, Any],
+    viewer: str | None,
+    me: str,
+    sort: str = "risk",
 ) -> str | None:
-    """The call after `current` in queue order that still needs this viewer (not 已审核)."""
-    args: dict[str, Any] = {
-        "viewer": viewer,
-        "me": me,
-        "p": current["points"],
-        "mc": current["min_conf"],
-        "id": current["call_id"],
-    }
+    """The call after `current` in queue order (`sort`) that still needs this viewer (not 已审核)."""
+    sort = sort if sort in SORTS else "risk"
+    order, keys = _order(sort, "c.", "r.")
+    joins = "FROM calls_index c LEFT JOIN calls_risk r ON r.call_id = c.call_id"
+    # The current call's key, computed by SQLite from its row: the comparison below sees the
+    # same values, so no call is skipped or repeated at equal points or risk.
+    here = conn.execute(
+        f"SELECT {', '.join(keys)} {joins} WHERE c.call_id = ?", (current["call_id"],)
+    ).fetchone()
+    if here is None:
+        return None
+    args: dict[str, Any] = {"viewer": viewer, "me": me} | {f"k{i}": v for i, v in enumerate(here)}
+    bound = ", ".join(f":k{i}" for i in range(len(keys)))
     sql = (
-        f"WITH x AS ({_DECIDED}) SELECT c.call_id FROM calls_index c "
+        f"WITH x AS ({_DECIDED}) SELECT c.call_id {joins} "
         f"LEFT JOIN x ON x.call_id = c.call_id WHERE c.n_findings > 0 AND {_STATUS} != 'done' "
-        "AND (c.points < :p OR (c.points = :p AND (c.min_conf > :mc "
-        "OR (c.min_conf = :mc AND c.call_id > :id)))) "
-        "ORDER BY c.points DESC, c.min_conf ASC, c.call_id LIMIT 1"
+        f"AND ({', '.join(keys)}) > ({bound}) ORDER BY {order} LIMIT 1"
     )
     row = conn.execute(sql, args).fetchone()
     return row[0] if row else None

@@ -12,7 +12,7 @@ import struct
 import wave
 from pathlib import Path
 
-from pipeline import rows, scorecard
+from pipeline import emotion, rows, scorecard
 from pipeline.config import ROOT
 from pipeline.store import Store
 from pipeline.testing import call as make_call
@@ -78,7 +78,7 @@ def make_out(
     for i, (name, spec, date, agent) in enumerate(calls, first):
         cid = f"{i:06d}" + "ab" * 7
         c = make_call(spec, id=cid)
-        c = type(c)(cid, c.duration, c.turns, name)
+        c = emotion.annotate(type(c)(cid, c.duration, c.turns, name))  # as ingest stores turns
         findings, failures = scorecard.evaluate(c, card)
         row = rows.new(cid, name, {"agent_id": agent, "call_date": date}, stamp)
         row = rows.scored(row, c, findings, failures)

@@ -12,10 +12,15 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from pipeline.emotion import LABELS as EMOTION_LABELS
+from pipeline.emotion import Options as _EmotionOptions
+
 SILENCE_S = 3.0  # seed 004 §2.3: "3秒钟是极限" — longer gaps are drawn as silence
+UPSET = _EmotionOptions.upset  # the score at which a customer turn counts as upset (E001–E003)
 HOLD_RULE = "T003"  # hold_etiquette: its evidence spans are drawn as holds
 _NAMED = re.compile(r"「([^」]{1,40})」")
 LANES = (("agent", "坐席"), ("customer", "客户"), ("silence", "静默/候线"), ("finding", "建议扣分"))
+EMOTION_H = 40  # px of the customer-emotion lane under the others (score 0 at the bottom, 1 on top)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,19 +102,60 @@ def timeline(
                 f' data-finding="{escape(f["id"])}"',
             )
         )
+    top = len(LANES) * lane_h
+    curve = emotion_curve(turns, x, top + 4, EMOTION_H - 8, width - 10)
+    if curve:
+        parts.append(f'<text class="lane" x="4" y="{top + 15}">客户情绪</text>{curve}')
+        top += EMOTION_H
     step = _tick_step(duration)
     for k in range(0, int(duration // step) + 1):
         t = k * step
-        parts.append(
-            f'<text class="tick" x="{x(t)}" y="{len(LANES) * lane_h + 12}">{clock(t)[:-2]}</text>'
-        )
-    height = len(LANES) * lane_h + 16
+        parts.append(f'<text class="tick" x="{x(t)}" y="{top + 12}">{clock(t)[:-2]}</text>')
+    height = top + 16
     body = "".join(parts)
     return Markup(
         f'<svg class="timeline" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="通话时间轴">{body}<line id="playhead" x1="{label_w}" x2="{label_w}" '
         f'y1="0" y2="{height - 14}" data-x0="{label_w}" data-scale="{scale:.5f}"/></svg>'
     )
+
+
+def emotion_curve(
+    turns: list[dict[str, Any]], x: Any, y0: float, h: float, right: float
+) -> str:
+    """The customer's per-turn emotion score (turns.emotion, 0–1) as a line through a dot per
+    customer turn at its middle, with the `upset` bar dashed; "" when no turn has a score (mono
+    calls, output from before issue #18). A dot is clickable like a turn and names its cues."""
+    pts = sorted(
+        ((t["start_s"] + t["end_s"]) / 2, float(t["emotion"]), t)
+        for t in turns
+        if t["role"] == "customer" and t.get("emotion") is not None
+    )
+    if not pts:
+        return ""
+
+    def y(v: float) -> float:
+        return round(y0 + h * (1 - min(max(v, 0.0), 1.0)), 1)
+
+    left = x(0)
+    out = [
+        f'<line class="emotion-axis" x1="{left}" x2="{right}" y1="{y(0)}" y2="{y(0)}"/>',
+        f'<line class="emotion-upset" x1="{left}" x2="{right}" y1="{y(UPSET)}" y2="{y(UPSET)}">'
+        f"<title>激动线 {UPSET}（达到即视为客户情绪激动）</title></line>",
+        '<polyline class="emotion-line" points="'
+        + " ".join(f"{x(m)},{y(v)}" for m, v, _ in pts)
+        + '"/>',
+    ]
+    for m, v, t in pts:
+        codes = [c for c in (t.get("emotion_cues") or "").split(",") if c]
+        cues = "、".join(EMOTION_LABELS.get(c, c) for c in codes) or "无明显情绪线索"
+        upset = " upset" if v >= UPSET else ""
+        out.append(
+            f'<circle class="emotion{upset}" cx="{x(m)}" cy="{y(v)}" r="3.5" '
+            f'data-start="{t["start_s"]:.2f}"><title>{escape(clock(t["start_s"]))} 客户情绪 '
+            f"{v:.2f}：{escape(cues)}</title></circle>"
+        )
+    return "".join(out)
 
 
 def _tick_step(duration: float) -> int:
