@@ -17,6 +17,7 @@ refers to the past; 我要投诉, 投诉你们, 我去12315 and a bare 投诉！
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -175,8 +176,6 @@ def baseline(turns: tuple[Turn, ...], o: Options) -> Baseline:
 def voice_cues(turn: Turn, base: Baseline, agent: tuple[Turn, ...], o: Options,
                overlaps: bool = True) -> set[str]:
     """Voice cue codes of a customer turn against the customer's own baseline."""
-    import math
-
     codes = set()
     if base.level_db is not None and turn.level_db is not None and turn.level_db - base.level_db >= o.loud_db:
         codes.add("loud")
@@ -217,9 +216,18 @@ def states(call: Call, words: Lexicon, o: Options = Options()) -> tuple[State, .
     return tuple(out)
 
 
+_REBUTTALS = ("不是", "不对", "没有的事", "不可能", "那是")
+# After a rebuttal, the customer as the one at fault: 你当时…, 你自己…, 你没…, 你搞错了 (keyed: 您 → 你)
+_BLAME = re.compile(r"你(自己|当时|明明|非要|没|不|搞错|弄错|看错|记错|错)")
+
+
 def reply_codes(turn: Turn, replies: Lexicon) -> tuple[str, ...]:
-    """What an agent turn does for an upset customer: soothe, followup, argue (lexicon kinds)."""
-    kinds = {h.entry.kind for h in replies.find(keyed(turn.text))}
+    """What an agent turn does for an upset customer: soothe, followup, argue (lexicon kinds); also
+    argue for a rebuttal that blames the customer without an apology (不是，你当时同意了的)."""
+    k = keyed(turn.text)
+    kinds = {h.entry.kind for h in replies.find(k)}
+    if "soothe" not in kinds and k.key.startswith(_REBUTTALS) and _BLAME.search(k.key):
+        kinds.add("argue")
     return tuple(k for k in REPLY_KINDS if k in kinds)
 
 

@@ -161,6 +161,22 @@ def test_silence_after_an_outburst_is_ignored():
     assert o.deescalation == "ignored" and "未安抚" in o.risk_reasons
 
 
+@pytest.mark.parametrize("text, kinds", [
+    ("不是，您当时自己同意开通的", ("argue",)),  # a rebuttal, then the customer at fault
+    ("不对，你没看清楚合同", ("argue",)),
+    ("不是的，非常抱歉，您当时可能没注意到", ("soothe",)),  # a rebuttal that apologises
+    ("不是的，您的订单昨天已经发出了", ()),  # only corrects the facts
+    ("您当时没有收到短信吗", ()),  # no rebuttal: a question
+])
+def test_a_rebuttal_that_blames_the_customer_argues(text, kinds):
+    assert emotion.reply_codes(call(f"A 1 3 {text}").turns[0], CUES.replies) == kinds
+
+
+def test_the_stored_outlook_sees_a_rebuttal_as_arguing():
+    o = outlook("C 1 4 你们这是骗人，凭什么扣我的钱\nA 4.5 7 不是，您当时自己点的开通")
+    assert o.deescalation == "argued" and "争辩" in o.risk_reasons
+
+
 def test_annotate_marks_agent_replies():
     c = emotion.annotate(call(ANGRY_SOOTHED))
     reply = next(t for t in c.by(Role.AGENT) if "抱歉" in t.text)

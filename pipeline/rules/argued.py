@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from statistics import median
@@ -11,11 +10,7 @@ from pipeline import complaint, emotion
 from pipeline.lexicon import Lexicon
 from pipeline.model import Call, Evidence, Role, Turn
 from pipeline.rules.registry import lexicon_file, rule
-from pipeline.text import keyed
 
-_REBUTTALS = ("不是", "不对", "没有的事", "不可能", "那是")
-# After a rebuttal, the customer as the one at fault: 你当时…, 你自己…, 你没…, 你搞错了
-_BLAME = re.compile(r"你(自己|当时|明明|非要|没|不|搞错|弄错|看错|记错|错)")
 
 
 @dataclass(frozen=True)
@@ -31,10 +26,7 @@ class Params:
 
 
 def _codes(t: Turn, p: Params, agent_median: float | None) -> tuple[str, ...]:
-    codes = set(emotion.reply_codes(t, p.replies))
-    k = keyed(t.text).key
-    if "soothe" not in codes and any(k.startswith(r) for r in _REBUTTALS) and _BLAME.search(k):
-        codes.add("argue")  # 不是，你当时同意了的: a rebuttal that puts the fault on the customer
+    codes = set(emotion.reply_codes(t, p.replies))  # lexicon, and a rebuttal that blames
     if agent_median is not None and t.level_db is not None and t.level_db - agent_median >= p.loud_db:
         codes.add("loud")
     return tuple(codes)
