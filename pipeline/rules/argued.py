@@ -65,5 +65,7 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
         reply = next(t for t in ep.replies if ("loud" if loud_only else "argue") in _codes(t, p, agent_median))
         one = len(ep.state.codes) == 1 or loud_only
         what = "提高音量回应" if loud_only else "与客户争辩/指责客户"
-        yield Evidence(ep.state.turn.start, reply.end, f"客户情绪激动时坐席{what}：“{reply.text[:30]}”",
+        cues = "、".join(emotion.LABELS[c] for c in ep.state.codes)
+        # the reply itself is the quote (the card shows it): the message says why it counts
+        yield Evidence(ep.state.turn.start, reply.end, f"客户情绪激动（{cues}）时坐席{what}",
                        quote=reply.text, confidence=p.one_cue_confidence if one else p.confidence)
