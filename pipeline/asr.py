@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.config import AsrOptions
+from pipeline.ct2 import OneByOne
 from pipeline.model import Seconds, Word
 from pipeline.text import normalize
 from pipeline.windows import Filling, Key, Piece, Window, place, plan, repack, token_budget, unheard
@@ -70,6 +71,8 @@ class Transcriber:
         self.model = WhisperModel(
             str(path), device=opts.device, compute_type=opts.compute_type, cpu_threads=opts.cpu_threads
         )
+        if opts.device == "cpu":
+            self.model.model = OneByOne(self.model.model)  # batched encoding is slower on a CPU (ct2.py)
         self.pipeline = BatchedInferencePipeline(self.model)
         # Language ID costs an encoder pass per window, so it runs only where it can tell Cantonese
         # from Mandarin (base/small/medium call Cantonese "zh"; issue 12).
