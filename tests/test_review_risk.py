@@ -136,3 +136,19 @@ def test_a_review_db_from_before_the_risk_table_is_reindexed(out):
     assert conn.execute("SELECT COUNT(*) FROM calls_risk").fetchone()[0] == 0
     assert index.refresh(conn, out) == 3  # every part read again
     assert dict(conn.execute("SELECT call_id, complaint_risk FROM calls_risk").fetchall()) == before
+
+
+def test_calls_parts_from_before_the_risk_columns_index_as_no_risk(out):
+    import pyarrow.parquet as pq
+
+    from pipeline.review import index
+
+    part = next((out / "calls").glob("call_date=*/*.parquet"))
+    table = pq.read_table(part)
+    pq.write_table(table.drop(["complaint_risk", "risk_reasons"]), part)
+    conn = db.connect(out)
+    index.refresh(conn, out)
+    risk = dict(conn.execute("SELECT call_id, complaint_risk FROM calls_risk").fetchall())
+    assert risk[part.stem] is None and sum(v is not None for v in risk.values()) == 2
+    html = _client(out).get("/?all=1").text
+    assert html.count('title="没有客户情绪数据">—</span>') == 1

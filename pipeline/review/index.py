@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.dataset as ds
 
 from pipeline.review.db import transaction
@@ -145,7 +146,12 @@ def _read(
     paths = [str(p) for cid in call_ids if (p := folder / f"{cid}.parquet").exists()]
     if not paths:
         return []
-    data = ds.dataset(paths, format="parquet")
+    data = ds.dataset(paths, format="parquet")  # the schema is the first part's
+    if not set(optional) <= set(data.schema.names):
+        # a part from before a column existed came first (only across an upgrade): take the union
+        # of every part's columns, so the newer parts keep theirs and the older read as null
+        schema = pa.unify_schemas([f.physical_schema for f in data.get_fragments()])
+        data = ds.dataset(paths, format="parquet", schema=schema)
     names = set(data.schema.names)
     return data.to_table(columns=columns + [c for c in optional if c in names]).to_pylist()
 
