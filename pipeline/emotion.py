@@ -62,6 +62,7 @@ class Options:
     overlap_s: float = 1.0  # talking over the agent this long (the T004 bar, other way round)
     min_turns: int = 3  # customer turns needed for a baseline at all
     min_rate_chars: int = 4  # turns shorter than this have no reliable speech rate
+    min_voice_s: float = 1.0  # shorter: too few frames, and where a mono call's diarisation slips
     repeat_similarity: float = 0.5  # character-bigram Dice of two customer questions
     upset: float = 0.35  # a turn scoring this much is "upset" (one strong or two weaker cues)
 
@@ -177,11 +178,12 @@ def voice_cues(turn: Turn, base: Baseline, agent: tuple[Turn, ...], o: Options,
                overlaps: bool = True) -> set[str]:
     """Voice cue codes of a customer turn against the customer's own baseline."""
     codes = set()
-    if base.level_db is not None and turn.level_db is not None and turn.level_db - base.level_db >= o.loud_db:
+    long = turn.duration >= o.min_voice_s
+    if long and base.level_db is not None and turn.level_db is not None and turn.level_db - base.level_db >= o.loud_db:
         codes.add("loud")
-    if base.pitch_hz and turn.pitch_hz and 12 * math.log2(turn.pitch_hz / base.pitch_hz) >= o.pitch_st:
+    if long and base.pitch_hz and turn.pitch_hz and 12 * math.log2(turn.pitch_hz / base.pitch_hz) >= o.pitch_st:
         codes.add("high_pitch")
-    if (base.pitch_range_st is not None and turn.pitch_range_st is not None
+    if (long and base.pitch_range_st is not None and turn.pitch_range_st is not None
             and turn.pitch_range_st - base.pitch_range_st >= o.range_st):
         codes.add("wide_pitch")
     rate = _rate(turn, o)

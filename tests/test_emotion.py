@@ -97,6 +97,13 @@ def test_voice_just_under_the_bars_is_calm():
     assert last(BASE + "\nC 16.5 19.0 level=-21 pitch=198 range=5 还没好") == ()
 
 
+def test_a_fragment_under_a_second_has_no_level_or_pitch_cue():
+    # e.g. a mono call's 0.75 s agent fragment (236 Hz) attributed to a 120 Hz customer
+    assert last(BASE + "\nC 16.5 17.3 level=-15 pitch=360 range=12 还没好") == ()
+    assert set(last(BASE + "\nC 16.5 17.5 level=-15 pitch=360 range=12 还没好")) == {
+        "loud", "high_pitch", "wide_pitch"}
+
+
 def test_no_baseline_no_voice_cue():
     assert last("C 1 3 level=-5 pitch=400 还没好") == ()
 
