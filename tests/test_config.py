@@ -1,5 +1,7 @@
 """Run config, metadata from file names, and ASR window planning (pure functions, no model)."""
 
+import dataclasses
+
 import pytest
 
 from pipeline import config
@@ -58,7 +60,8 @@ def test_plan_packs_every_turn_once_within_the_window_length():
     assert all(w.length <= opts.chunk_s + 1e-6 for w in windows)
     covered = {}
     for w in windows:
-        assert len({p.key[0] for p in w.pieces}) == 1  # one party per window
+        chans = [p.key[0] for p in w.pieces]
+        assert chans == sorted(chans, key=chans.index)  # each party's turns in one block
         for p in w.pieces:
             covered.setdefault(p.key, []).append((p.start, p.end))
             assert p.audio_start <= p.start and p.audio_end >= p.end
@@ -68,6 +71,20 @@ def test_plan_packs_every_turn_once_within_the_window_length():
     assert set(covered) == {(c, r) for c, regs in enumerate(regions) for r in range(len(regs))}
     long = sorted(covered[(0, 2)])
     assert long[0][0] == 11.0 and long[-1][1] == 50.0 and len(long) == 2
+
+
+def test_part_filled_windows_of_the_two_parties_are_shared():
+    opts = AsrOptions()
+    regions = [[(0.0, 20.0), (21.0, 31.0)], [(40.0, 45.0)]]  # agent: 20 s + 10 s; customer: 5 s
+    alone = plan(regions, None, dataclasses.replace(opts, share_windows=False))
+    shared = plan(regions, None, opts)
+    assert len(alone) == 3 and len(shared) == 2
+    both = next(w for w in shared if len(w.pieces) == 2)
+    assert [p.key for p in both.pieces] == [(0, 0), (1, 0)]  # the fullest window that fits; earlier block first
+    assert both.pieces[1].packed == pytest.approx(20.2 + opts.gap_s)
+    assert both.ready_at == pytest.approx(45.2) and both.length <= opts.chunk_s
+    far = [[(0.0, 5.0)], [(400.0, 405.0)]]  # beyond SHARE_HORIZON_S: a long recording keeps streaming
+    assert len(plan(far, None, opts)) == 2
 
 
 def test_split_long_cuts_at_the_quietest_frame():
