@@ -13,8 +13,9 @@ than the same windows one by one (its activations no longer fit the caches). Mea
 | 8 | 41.2 | 15.5 | 7.8 |
 
 `OneByOne` wraps the loaded model so that encode and align go window by window while generate
-keeps the batch: the fastest row of each column. Results are the same numbers either way (each
-window's encoder output does not depend on the others in its batch).
+keeps the batch: the fastest row of each column. The encoder's output is the same either way (a
+window's does not depend on the others in its batch: `tests/test_asr.py`), so the text is too;
+word times differ only where a batched alignment padded a shorter text to the longest.
 """
 
 from __future__ import annotations

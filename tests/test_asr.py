@@ -71,3 +71,33 @@ def test_transcripts_do_not_depend_on_blas_threads():
                              capture_output=True, text=True, timeout=300, check=True)
         texts.append(json.loads(res.stdout))
     assert texts[0] == texts[1]
+
+
+def test_windows_encoded_one_by_one_match_the_batch(transcriber):
+    """`ct2.OneByOne` encodes and aligns each window alone (faster on a CPU): the encoder's numbers
+    must be the batch's, so the transcripts do not change with the batch size; alignments too,
+    for texts of one length (a batch pads the shorter ones, which moves their word times a little)."""
+    import ctranslate2
+
+    from pipeline.ct2 import OneByOne
+
+    wrapped = transcriber.model.model
+    assert isinstance(wrapped, OneByOne)
+    inner = wrapped._inner
+    sr = 16000
+    rng = np.random.default_rng(0)
+    clips = [voiced(4, sr), 0.1 * rng.standard_normal(sr * 4).astype(np.float32)]
+    feats = np.stack([transcriber.model.feature_extractor(np.pad(c, (0, sr * 30 - len(c))))[:, :3000] for c in clips])
+    batched = np.array(inner.encode(ctranslate2.StorageView.from_array(feats)))
+    one = np.array(wrapped.encode(ctranslate2.StorageView.from_array(feats)))
+    assert one.shape == batched.shape
+    np.testing.assert_allclose(one, batched, atol=2e-3)
+    from faster_whisper.tokenizer import Tokenizer
+
+    tok = Tokenizer(transcriber.model.hf_tokenizer, True, task="transcribe", language="zh")
+    tokens = [tok.encode("好的请您稍等一下好吗"), tok.encode("请问还有什么可以帮您")]
+    assert len(tokens[0]) == len(tokens[1])
+    enc = ctranslate2.StorageView.from_array(np.ascontiguousarray(batched))
+    a = inner.align(enc, list(tok.sot_sequence), tokens, [400, 400])
+    b = wrapped.align(enc, list(tok.sot_sequence), tokens, [400, 400])
+    assert [r.alignments for r in a] == [r.alignments for r in b]
