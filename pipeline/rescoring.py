@@ -10,19 +10,19 @@ takes no lock, recovers nothing and opens review.db read-only: no file under OUT
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 
 from pipeline.diff import Diff, diff
 from pipeline.lifeline import die_with_parent
@@ -30,8 +30,8 @@ from pipeline.lock import hold_as_writer, no_stray_writers, run_lock
 from pipeline.manifest import Summary
 from pipeline.model import Call, Finding, Role, Turn, Word
 from pipeline.rows import CallRow
-from pipeline.store import Store
-from pipeline.tables import CALLS, FINDINGS, TURNS
+from pipeline.store import Store, read_parts
+from pipeline.tables import CALLS, FINDINGS, TURNS, finding_rows
 from pipeline.worker import Engine, rescore_findings
 
 log = logging.getLogger("callqa")
@@ -45,6 +45,7 @@ class Outcome:
     summary: Summary
     diff: Diff
     findings: tuple[dict[str, Any], ...] = ()  # every call's new findings, as rows
+    written: int = 0  # calls whose parts were rewritten (the others came out the same)
 
 
 def rescore(out: Path, engine: Engine, progress: Progress | None = None, *, dry_run: bool = False,
@@ -70,8 +71,10 @@ def _rescore(store: Store, engine: Engine, progress: Progress | None, writer: St
     summary = Summary()
     old: list[dict[str, Any]] = []
     new: list[dict[str, Any]] = []
-    for got_old, done in _chunks(store.out, ids, engine, writer is not None, workers):
+    written = 0
+    for got_old, done, wrote in _chunks(store.out, ids, engine, writer is not None, workers):
         old += got_old
+        written += wrote
         for row, findings in done:
             summary.rescored += 1
             summary.findings += row.n_findings
@@ -79,10 +82,11 @@ def _rescore(store: Store, engine: Engine, progress: Progress | None, writer: St
             if progress:
                 progress(summary.rescored, len(ids), row, "rescored")
     summary.files = summary.rescored
-    return Outcome(summary, diff(old, new, decisions(store.out)), tuple(new))
+    return Outcome(summary, diff(old, new, decisions(store.out)), tuple(new), written)
 
 
-Done = tuple[list[dict[str, Any]], list[tuple[CallRow, list[Finding]]]]  # old findings, new results
+# old findings, new results, calls written
+Done = tuple[list[dict[str, Any]], list[tuple[CallRow, list[Finding]]], int]
 
 # The fork pool's state: set in the parent before forking, so children inherit it unpickled.
 _job: tuple[Path, Engine] | None = None
@@ -98,8 +102,15 @@ def _chunks(out: Path, ids: list[tuple[str, str]], engine: Engine, write: bool,
     if not ids:
         return
     here = Store(out) if write else None
-    # The first call here: jieba's dictionaries and the pinyin tables load once, before the fork.
-    yield score_chunk(Store(out), ids[:1], engine, here)
+    # The first call here: jieba's dictionaries and the pinyin tables load once, before the fork,
+    # with the collector off (a million objects that live as long as the process: no use scanning
+    # them as they come), and frozen before forking so that no child's collections scan them.
+    gc.disable()
+    try:
+        first = score_chunk(Store(out), ids[:1], engine, here)
+    finally:
+        gc.enable()
+    yield first
     rest = [ids[i : i + CHUNK] for i in range(1, len(ids), CHUNK)]
     if workers <= 1 or len(rest) < 4:
         for chunk in rest:
@@ -107,12 +118,14 @@ def _chunks(out: Path, ids: list[tuple[str, str]], engine: Engine, write: bool,
         return
     _job = (out, engine)
     ctx = multiprocessing.get_context("fork")  # rules only: no model, no native threads to break
+    gc.freeze()
     try:
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
                                  initargs=(out if write else None, os.getpid())) as pool:
             yield from pool.map(_score_chunk, rest)
     finally:
         _job = None
+        gc.unfreeze()
 
 
 def _init(out: Path | None, parent: int) -> None:
@@ -128,29 +141,45 @@ def _score_chunk(ids: list[tuple[str, str]]) -> Done:
 
 
 def score_chunk(store: Store, ids: list[tuple[str, str]], engine: Engine, writer: Store | None) -> Done:
-    """Read these calls (rows, turns, findings), score them, write them unless `writer` is None."""
-    rows = read_rows(store, ids)
+    """Read these calls (rows, turns, findings), score them, and write the calls whose findings or
+    row came out different (unless `writer` is None)."""
+    rows, stored = read_rows(store, ids, raw=True)
     calls = load_calls(store, rows)
     rows = [r for r in rows if r.call_id in calls]
-    old = read_findings(store, rows)  # before anything is rewritten
+    old = read_findings(store, rows, raw=True)  # before anything is rewritten
     done = [rescore_findings(r, calls[r.call_id], engine, None) for r in rows]
-    if writer is not None:  # threads: a part's encoding and fsync let go of the GIL
-        with ThreadPoolExecutor(WRITERS) as pool:
-            list(pool.map(lambda x: writer.save_call(x[1][0], calls[x[0].call_id], x[1][1],
-                                                     moved_from=x[0].call_date, turns=False),
-                          zip(rows, done)))
-    return old, done
+    mine: dict[str, list[dict[str, Any]]] = {}
+    for f in old:
+        mine.setdefault(f["call_id"], []).append(f)
+    todo = [] if writer is None else [x for r, x in zip(rows, done)
+                                      if changed(stored[r.call_id], *x, mine.get(r.call_id, []))]
+    if writer is not None and todo:
+        writer.save_rescored(todo, WRITERS)
+    for f in old:
+        f["entry"] = f["entry"] or ""
+    return old, done, len(todo)
 
 
-def read_rows(store: Store, ids: list[tuple[str, str]]) -> list[CallRow]:
-    """The ok `calls` rows of (call_id, date) pairs, one scan."""
+def changed(stored: dict[str, Any], row: CallRow, findings: list[Finding],
+            old: list[dict[str, Any]]) -> bool:
+    """Whether a rescore's row and findings differ from what is stored, as Parquet values (a null
+    left by a part from before a column existed counts as a difference). A call whose results are
+    the same is not rewritten: its parts keep their bytes and mtime (the review index re-reads
+    nothing), and `processed_at` stays the time its results were made."""
+    if {**row.record(), "processed_at": stored.get("processed_at")} != stored:
+        return True
+    return finding_rows(findings, row.scorecard_version) != old
+
+
+def read_rows(store: Store, ids: list[tuple[str, str]], raw: bool = False):
+    """The ok `calls` rows of (call_id, date) pairs, one scan; `raw`: also every stored record by
+    call_id, as read (nulls and all)."""
     paths = [str(p) for cid, date in ids if (p := store.part("calls", cid, date)).exists()]
-    if not paths:
-        return []
+    found = read_parts(paths, CALLS).to_pylist()
     dates = dict(ids)
-    found = ds.dataset(paths, format="parquet", schema=CALLS).to_table().to_pylist()
-    rows = [CallRow.from_record(r | {"call_date": dates[r["call_id"]]}) for r in found]
-    return [r for r in rows if r.ok]
+    rows = [r for r in (CallRow.from_record(f | {"call_date": dates[f["call_id"]]}) for f in found)
+            if r.ok]
+    return (rows, {f["call_id"]: f for f in found}) if raw else rows
 
 
 def parts(store: Store, table: str, rows: list[CallRow]) -> list[str]:
@@ -163,11 +192,11 @@ def load_calls(store: Store, rows: list[CallRow]) -> dict[str, Call]:
     paths = parts(store, "turns", rows)
     if not paths:
         return {}
-    t = ds.dataset(paths, format="parquet", schema=TURNS).to_table().combine_chunks()
+    t = read_parts(paths, TURNS).combine_chunks()
     words = t.column("words").chunk(0) if t.num_rows else pa.array([], TURNS.field("words").type)
     offsets = words.offsets.to_pylist()
     flat = words.flatten()
-    wt, ws, we, wp = (flat.field(k).to_pylist() for k in ("text", "start", "end", "probability"))
+    every = list(map(Word, *(flat.field(k).to_pylist() for k in ("text", "start", "end", "probability"))))
     cols = {k: t.column(k).to_pylist() for k in ("call_id", "turn_id", "role", "start_s", "end_s", "text",
                                                  "level_db", "language", "language_prob", "pitch_hz",
                                                  "pitch_range_st", "emotion", "emotion_cues")}
@@ -175,7 +204,7 @@ def load_calls(store: Store, rows: list[CallRow]) -> dict[str, Call]:
     for i, cid in enumerate(cols["call_id"]):
         a, b = offsets[i], offsets[i + 1]
         turn = Turn(cols["turn_id"][i], Role(cols["role"][i]), cols["start_s"][i], cols["end_s"][i],
-                    cols["text"][i], tuple(Word(wt[j], ws[j], we[j], wp[j]) for j in range(a, b)),
+                    cols["text"][i], tuple(every[a:b]),
                     cols["level_db"][i], cols["language"][i] or "", cols["language_prob"][i] or 0.0,
                     cols["pitch_hz"][i], cols["pitch_range_st"][i], cols["emotion"][i],
                     cols["emotion_cues"][i] or "")
@@ -195,13 +224,14 @@ def _call(r: CallRow, turns: list[Turn]) -> Call:
                 r.source, **extra)
 
 
-def read_findings(store: Store, rows: list[CallRow]) -> list[dict[str, Any]]:
-    """The stored findings of these calls, one scan (`entry` is "" in parts from before it)."""
+def read_findings(store: Store, rows: list[CallRow], raw: bool = False) -> list[dict[str, Any]]:
+    """The stored findings of these calls, one scan (`entry` is "" in parts from before it; with
+    `raw`, null as stored)."""
     paths = parts(store, "findings", rows)
     if not paths:
         return []
-    found = ds.dataset(paths, format="parquet", schema=FINDINGS).to_table().to_pylist()
-    for f in found:
+    found = read_parts(paths, FINDINGS).to_pylist()
+    for f in () if raw else found:
         f["entry"] = f["entry"] or ""
     return found
 

@@ -15,57 +15,18 @@ is therefore done once, by the run's coordinator, under the output lock, before 
 
 from __future__ import annotations
 
-import errno
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.errors import CallqaError
 from pipeline.model import Call, Finding, Role, Turn, Word
+from pipeline.parts import PART, StoreError, output_error, read_parts, write_atomic
 from pipeline.rows import CallRow, Status
 from pipeline.tables import CALLS, FINDINGS, TABLES, TURNS, finding_rows, turn_rows
-
-_WHY = {errno.ENOSPC: "磁盘已满", errno.EDQUOT: "磁盘配额已用完", errno.EROFS: "文件系统只读",
-        errno.EACCES: "没有写权限", errno.EPERM: "没有写权限"}
-
-
-class StoreError(CallqaError):
-    """The output cannot be written (disk full, read-only, gone): the run stops, naming the path."""
-
-    def __init__(self, path: str | Path, reason: str):
-        self.path, self.reason = str(path), reason
-        super().__init__(f"无法写入 {path}：{reason}")
-
-    def __reduce__(self):  # raised in pool workers, re-raised in the coordinator
-        return StoreError, (self.path, self.reason)
-
-
-def output_error(path: str | Path, e: OSError) -> StoreError:
-    return StoreError(path, _WHY.get(e.errno or 0, e.strerror or str(e)))
-
-
-def write_atomic(table: pa.Table, path: Path) -> None:
-    """Write a part so that readers see the whole file or nothing, whatever fails when."""
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        pq.write_table(table, tmp, compression="zstd")
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        raise output_error(path, e) from e
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            Path(tmp).unlink(missing_ok=True)
-
 
 class Store:
     """The output folder. Parts live under `<table>/call_date=<YYYY-MM-DD|unknown>/<call_id>.parquet`
@@ -141,7 +102,8 @@ class Store:
         return gone
 
     def write(self, table: str, call_id: str, rows: list[dict[str, Any]], call_date: str) -> None:
-        write_atomic(pa.Table.from_pylist(rows, schema=TABLES[table]), self.part(table, call_id, call_date))
+        data = pa.Table.from_pylist(rows, schema=TABLES[table])
+        write_atomic(data, self.part(table, call_id, call_date), **PART)
 
     def save_call(self, row: CallRow, call: Call | None = None, findings: Iterable[Finding] = (),
                   moved_from: str | None = None, turns: bool = True) -> None:
@@ -165,6 +127,29 @@ class Store:
             self.remove(cid, moved_from)
         if self._dates is not None:
             self._dates[cid] = date
+
+    def save_rescored(self, results: list[tuple[CallRow, list[Finding]]], threads: int = 4) -> None:
+        """Rewrite the findings and `calls` parts of calls re-scored where they are (same date,
+        turns unchanged), as `save_call(row, call, findings, turns=False)` does one by one, each
+        call's `calls` part after its findings; each table is built once for all of them and
+        `threads` write the parts (encoding and fsync let go of the GIL)."""
+        found = [finding_rows(fs, r.scorecard_version) for r, fs in results]
+        calls = pa.Table.from_pylist([r.record() for r, _ in results], schema=CALLS)
+        findings = pa.Table.from_pylist([f for fs in found for f in fs], schema=FINDINGS)
+        starts = [0]
+        for fs in found:
+            starts.append(starts[-1] + len(fs))
+
+        def one(i: int) -> None:
+            cid, date = results[i][0].call_id, results[i][0].call_date
+            write_atomic(findings.slice(starts[i], len(found[i])), self.part("findings", cid, date), **PART)
+            write_atomic(calls.slice(i, 1), self.part("calls", cid, date), **PART)
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(one, range(len(results))))
+        for r, _ in results:
+            if self._dates is not None:
+                self._dates[r.call_id] = r.call_date
 
     def calls(self) -> list[dict[str, Any]]:
         """Every `calls` row as a dict, with its `call_date` partition (one multi-threaded scan).
@@ -213,5 +198,5 @@ class Store:
         )
 
 
-__all__ = ["CALLS", "FINDINGS", "TABLES", "TURNS", "Store", "StoreError", "finding_rows", "turn_rows",
-           "write_atomic"]
+__all__ = ["CALLS", "FINDINGS", "PART", "TABLES", "TURNS", "Store", "StoreError", "finding_rows",
+           "output_error", "read_parts", "turn_rows", "write_atomic"]

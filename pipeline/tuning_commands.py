@@ -53,7 +53,7 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     bar = None if args.json else progress.Progress()
     outcome = rescoring.rescore(args.out, engine(args), bar, dry_run=args.dry_run, workers=args.workers)
     if args.json:
-        doc = {"dry_run": args.dry_run, "calls": outcome.summary.rescored,
+        doc = {"dry_run": args.dry_run, "calls": outcome.summary.rescored, "written": outcome.written,
                "seconds": round(outcome.summary.wall_s, 2), **diff.as_json(outcome.diff)}
         print(json.dumps(doc, ensure_ascii=False, indent=1))
         return 0
@@ -72,5 +72,7 @@ def summary(outcome, out: Path, dry_run: bool) -> str:
              f"{len(found)} 条，合计 {sum(f['points'] for f in found):g} 分："]
     lines += [f"    {rule:<18}{n:>5} 条" for rule, n in sorted(by.items())]
     if not dry_run:
-        lines.append(f"  结果：{out}/findings、{out}/calls（Parquet）")
+        same = s.rescored - outcome.written
+        lines.append(f"  结果：{out}/findings、{out}/calls（Parquet）：重写 {outcome.written} 通"
+                     + (f"，其余 {same} 通结果不变，未重写" if same else ""))
     return "\n".join(lines)

@@ -3,14 +3,17 @@ opening a Store changes nothing, recovering one (the coordinator's job) cleans u
 
 import errno
 import os
+from datetime import datetime
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from pipeline.model import Finding
 from pipeline.rows import CallRow, Status
-from pipeline.store import Store, StoreError, finding_rows
+from pipeline.store import Store, StoreError, finding_rows, read_parts
+from pipeline.tables import CALLS, FINDINGS
 from pipeline.testing import call
 
 
@@ -117,7 +120,7 @@ def test_a_failed_write_names_the_path_and_leaves_no_partial_part(tmp_path, monk
     real = pq.write_table
 
     def half_then_fail(table, where, **kw):
-        real(table.slice(0, 0), where, **kw)  # some bytes reach the disk, then it is full
+        real(table.slice(0, 0), where, **kw)  # some bytes are encoded, then the disk is full
         raise OSError(code, os.strerror(code), where)
 
     store = Store(tmp_path)
@@ -126,3 +129,67 @@ def test_a_failed_write_names_the_path_and_leaves_no_partial_part(tmp_path, monk
         store.save_call(row("abc"), call("A 1 2 您好", id="abc"), [])
     assert "abc.parquet" in str(e.value) and reason in str(e.value)
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # nothing half-written, visible or not
+
+
+def test_a_write_that_fails_on_the_disk_leaves_no_temporary_part(tmp_path, monkeypatch):
+    """Parts are encoded in memory and written in one go: a disk that fills up after the bytes
+    went out (at fsync) still leaves nothing behind, and the old part stays as it was."""
+    store = Store(tmp_path)
+    c = call("A 1 2 您好", id="abc")
+    store.save_call(row("abc"), c, [finding("abc")])
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*.parquet")}
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(StoreError, match="磁盘已满"):
+        store.save_call(row("abc", n_findings=0), c, [])
+    monkeypatch.undo()
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*.parquet")} == before
+    assert not list(tmp_path.rglob(".*"))
+
+
+def test_parts_are_snappy_without_statistics_and_read_back_typed(tmp_path):
+    store = Store(tmp_path)
+    store.save_call(row("abc", call_time=datetime(2026, 11, 21, 9, 30)), call("A 1 2 您好", id="abc"),
+                    [finding("abc")])
+    part = tmp_path / "calls" / "call_date=unknown" / "abc.parquet"
+    meta = pq.read_metadata(part)
+    assert meta.row_group(0).column(0).compression == "SNAPPY"
+    assert meta.row_group(0).column(0).statistics is None
+    (r,) = read_parts([part], CALLS).to_pylist()
+    assert r["call_time"] == datetime(2026, 11, 21, 9, 30) and r["status"] == "ok"
+
+
+def test_read_parts_conforms_old_and_new_parts_to_the_schema(tmp_path):
+    """A zstd part from before a column existed, with a column the schema no longer knows, reads
+    beside a new one: missing as null, unknown dropped, seconds kept as seconds."""
+    store = Store(tmp_path)
+    for cid in ("abc", "def"):
+        store.save_call(row(cid), call("A 1 2 您好", id=cid), [finding(cid)])
+    old = tmp_path / "calls" / "call_date=unknown" / "abc.parquet"
+    t = pq.read_table(old).drop_columns(["risk_reasons", "complaint_risk"])
+    pq.write_table(t.append_column("retired", pa.array(["x"])), old, compression="zstd")
+    both = read_parts([old, tmp_path / "calls" / "call_date=unknown" / "def.parquet"], CALLS)
+    assert both.schema == CALLS
+    a, d = both.to_pylist()
+    assert a["risk_reasons"] is None and d["risk_reasons"] == "" and a["n_findings"] == 1
+    assert read_parts([], FINDINGS).schema == FINDINGS
+
+
+def test_save_rescored_writes_what_save_call_does(tmp_path):
+    one, many = Store(tmp_path / "one"), Store(tmp_path / "many")
+    results = []
+    for i, cid in enumerate(("abc", "def", "ghi")):
+        c = call("A 1 2 您好", id=cid)
+        fs = [finding(cid)] * i  # none, one, two
+        r = row(cid, n_findings=i, call_date="2026-11-21")
+        one.save_call(r, c, fs)
+        many.save_call(row(cid, n_findings=0, call_date="2026-11-21"), c, [])
+        results.append((r, fs))
+    many.save_rescored(results, threads=2)
+    for table, schema in (("calls", CALLS), ("findings", FINDINGS)):
+        for cid in ("abc", "def", "ghi"):
+            a, b = (read_parts([s.part(table, cid, "2026-11-21")], schema) for s in (one, many))
+            assert a.equals(b), (table, cid)
