@@ -152,3 +152,17 @@ def test_calls_parts_from_before_the_risk_columns_index_as_no_risk(out):
     assert risk[part.stem] is None and sum(v is not None for v in risk.values()) == 2
     html = _client(out).get("/?all=1").text
     assert html.count('title="没有客户情绪数据">—</span>') == 1
+
+
+@pytest.mark.parametrize("sort", ["risk", "points"])
+def test_pages_and_next_call_walk_the_same_order_across_the_risk_band(out, sort):
+    conn = db.connect(out)
+    _client(out).get("/")
+    whole = [r["call_id"] for r in queue.page(conn, queue.Filters(sort=sort), None, "wang").rows]
+    paged = [r["call_id"] for k in (1, 2, 3)
+             for r in queue.page(conn, queue.Filters(sort=sort), None, "wang", k, size=1).rows]
+    assert paged == whole and len(whole) == 3
+    by_id = rows_by_id(conn)
+    assert [queue.next_call(conn, by_id[i], None, "wang", sort) for i in whole] == whole[1:] + [None]
+    assert (whole[0] == by_id[whole[0]]["call_id"]) and (
+        (by_id[whole[0]]["complaint_risk"] >= queue.HIGH_RISK) == (sort == "risk"))

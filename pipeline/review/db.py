@@ -81,6 +81,7 @@ CREATE TABLE IF NOT EXISTS calls_risk (  -- issue #18: calls.complaint_risk, kep
     complaint_risk REAL,           -- NULL: no customer state (mono, or output made before #18)
     risk_reasons TEXT NOT NULL DEFAULT ''
 );
+CREATE INDEX IF NOT EXISTS calls_risk_order ON calls_risk (complaint_risk DESC);
 CREATE INDEX IF NOT EXISTS calls_queue ON calls_index (points DESC, min_conf, call_id);
 CREATE INDEX IF NOT EXISTS calls_date ON calls_index (call_date);
 CREATE INDEX IF NOT EXISTS calls_agent ON calls_index (agent_id);

@@ -46,17 +46,33 @@ CALL_ROW = (
 )
 
 
-def _order(sort: str, p: str = "", r: str = "") -> tuple[str, list[str]]:
-    """(ORDER BY clause, its keyset: expressions whose row value grows along the order) for
-    `sort`; `p` prefixes calls_index's columns, `r` calls_risk's."""
-    keys = [f"-{p}points", f"{p}min_conf", f"{p}call_id"]
-    order = f"{p}points DESC, {p}min_conf ASC, {p}call_id"  # the calls_queue index's order
-    if sort == "risk":
-        band = f"(COALESCE({r}complaint_risk, 0) >= {HIGH_RISK})"
-        top = f"(CASE WHEN {band} THEN {r}complaint_risk ELSE 0 END)"
-        order = f"{band} DESC, {top} DESC, " + order
-        keys = [f"-{band}", f"-{top}", *keys]
-    return order, keys
+# The order as bands, each read in an index's order and stopping at the page: with sort=risk the
+# calls at high risk (few) by calls_risk's risk, then the rest by calls_queue. One ORDER BY over
+# the band expression sorted every call: 139 ms for the first page at 100,000 calls, against 0.
+Band = tuple[str, list[tuple[str, bool]]]  # (condition, [(column, descending), …])
+
+
+def _bands(sort: str, p: str = "", r: str = "") -> list[Band]:
+    """The queue's bands for `sort`; `p` prefixes calls_index's columns, `r` calls_risk's."""
+    rest = [(f"{p}points", True), (f"{p}min_conf", False), (f"{p}call_id", False)]
+    if sort != "risk":
+        return [("1", rest)]
+    risk = f"{r}complaint_risk"
+    return [(f"{risk} >= {HIGH_RISK}", [(risk, True), *rest]),
+            (f"({risk} IS NULL OR {risk} < {HIGH_RISK})", rest)]
+
+
+def _order_by(cols: list[tuple[str, bool]]) -> str:
+    return ", ".join(f"{c} {'DESC' if desc else 'ASC'}" for c, desc in cols)
+
+
+def _after(cols: list[tuple[str, bool]]) -> str:
+    """Rows after (:k0, :k1, …) in the order of `cols`, written so an index on them can seek."""
+    c, desc = cols[0]
+    first = f"{c} {'<' if desc else '>'} :k{len(cols)}"
+    if len(cols) == 1:
+        return first
+    return f"({first} OR ({c} = :k{len(cols)} AND {_after(cols[1:])}))"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,20 +179,32 @@ def page(
         "FROM calls_index c LEFT JOIN x ON x.call_id = c.call_id "
         f"LEFT JOIN calls_risk r ON r.call_id = c.call_id WHERE {_where(f, args)}"
     )
-    counts = {k: 0 for k in STATUSES}
-    for r in conn.execute(f"SELECT status, COUNT(*) AS n FROM ({base}) GROUP BY status", args):
-        counts[r["status"]] = r["n"]
-    total = counts[f.status] if f.status else sum(counts.values())
+    def per_status(cond: str) -> dict[str, int]:
+        out = {k: 0 for k in STATUSES}
+        sql = f"SELECT status, COUNT(*) AS n FROM ({base}) WHERE {cond} GROUP BY status"
+        for r in conn.execute(sql, args):
+            out[r["status"]] = r["n"]
+        return out
+
+    def of(c: dict[str, int]) -> int:
+        return c[f.status] if f.status else sum(c.values())
+
+    bands = _bands(f.sort)
+    counts = per_status("1")  # no risk column: SQLite leaves calls_risk out of this scan
+    total = of(counts)
     pages = max(1, -(-total // size))
     n = min(max(1, n), pages)
-    sql = f"SELECT * FROM ({base}) WHERE (:status = '' OR status = :status) "
-    sql += f"ORDER BY {_order(f.sort)[0]} LIMIT :limit OFFSET :offset"
-    rows = [
-        dict(r)
-        for r in conn.execute(
-            sql, args | {"status": f.status, "limit": size, "offset": (n - 1) * size}
-        )
-    ]
+    in_first = of(per_status(bands[0][0])) if len(bands) == 2 else total  # by calls_risk_order
+    sizes = [in_first, total - in_first] if len(bands) == 2 else [total]
+    rows: list[dict[str, Any]] = []
+    offset = (n - 1) * size
+    for (cond, cols), band_n in zip(bands, sizes):
+        if len(rows) < size and offset < band_n:
+            sql = f"SELECT * FROM ({base}) WHERE (:status = '' OR status = :status) AND {cond} "
+            sql += f"ORDER BY {_order_by(cols)} LIMIT :limit OFFSET :offset"
+            got = conn.execute(sql, args | {"status": f.status, "limit": size - len(rows), "offset": offset})
+            rows += [dict(r) for r in got]
+        offset = max(0, offset - band_n)
     return Page(rows, counts, total, n, pages)
 
 
@@ -189,24 +217,33 @@ def next_call(
 ) -> str | None:
     """The call after `current` in queue order (`sort`) that still needs this viewer (not 已审核)."""
     sort = sort if sort in SORTS else "risk"
-    order, keys = _order(sort, "c.", "r.")
     joins = "FROM calls_index c LEFT JOIN calls_risk r ON r.call_id = c.call_id"
-    # The current call's key, computed by SQLite from its row: the comparison below sees the
-    # same values, so no call is skipped or repeated at equal points or risk.
-    here = conn.execute(
-        f"SELECT {', '.join(keys)} {joins} WHERE c.call_id = ?", (current["call_id"],)
-    ).fetchone()
-    if here is None:
-        return None
-    args: dict[str, Any] = {"viewer": viewer, "me": me} | {f"k{i}": v for i, v in enumerate(here)}
-    bound = ", ".join(f":k{i}" for i in range(len(keys)))
-    sql = (
-        f"WITH x AS ({_DECIDED}) SELECT c.call_id {joins} "
-        f"LEFT JOIN x ON x.call_id = c.call_id WHERE c.n_findings > 0 AND {_STATUS} != 'done' "
-        f"AND ({', '.join(keys)}) > ({bound}) ORDER BY {order} LIMIT 1"
-    )
-    row = conn.execute(sql, args).fetchone()
-    return row[0] if row else None
+    mine = False  # reached the current call's band: later bands are read from their start
+    for cond, cols in _bands(sort, "c.", "r."):
+        args: dict[str, Any] = {"viewer": viewer, "me": me}
+        after = ""
+        if not mine:
+            # the current call's key as SQLite reads it, so the comparison sees the same values
+            here = conn.execute(
+                f"SELECT {cond}, {', '.join(c for c, _ in cols)} {joins} WHERE c.call_id = ?",
+                (current["call_id"],),
+            ).fetchone()
+            if here is None:
+                return None
+            if not here[0]:
+                continue
+            mine = True
+            args |= {f"k{len(cols) - i}": v for i, v in enumerate(here[1:])}
+            after = f" AND {_after(cols)}"
+        row = conn.execute(
+            f"WITH x AS ({_DECIDED}) SELECT c.call_id {joins} LEFT JOIN x ON x.call_id = c.call_id "
+            f"WHERE c.n_findings > 0 AND {_STATUS} != 'done' AND {cond}{after} "
+            f"ORDER BY {_order_by(cols)} LIMIT 1",
+            args,
+        ).fetchone()
+        if row:
+            return row[0]
+    return None
 
 
 def choices(conn: sqlite3.Connection) -> dict[str, list[str]]:
