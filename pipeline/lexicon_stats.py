@@ -15,8 +15,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import pyarrow.dataset as ds
-
 from pipeline import stats
 from pipeline.scorecard import Scorecard
 from pipeline.store import Store
@@ -52,6 +50,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def gather(out: Path, card: Scorecard, min_count: int = 3, top: int = 20) -> stats.Report:
+    import pyarrow.dataset as ds  # here, not at the top: it imports pandas (0.3 s) on every callqa start
+
     from pipeline import rescoring
 
     store = Store(out)
@@ -74,6 +74,8 @@ def gather(out: Path, card: Scorecard, min_count: int = 3, top: int = 20) -> sta
 
 
 def _decisions(out: Path) -> list[dict[str, Any]]:
+    import pyarrow.dataset as ds
+
     from pipeline import rescoring
 
     if (out / "review.db").exists():

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 
 from pipeline.review.db import transaction
 
@@ -143,6 +142,8 @@ def _refresh_dir(conn: sqlite3.Connection, out: Path, dirname: str, dir_mtime: i
 def _read(
     folder: Path, call_ids: list[str], columns: list[str], optional: tuple[str, ...] = ()
 ) -> list[dict[str, Any]]:
+    import pyarrow.dataset as ds  # here, not at the top: it imports pandas (0.3 s) on every callqa start
+
     paths = [str(p) for cid in call_ids if (p := folder / f"{cid}.parquet").exists()]
     if not paths:
         return []
