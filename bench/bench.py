@@ -62,6 +62,11 @@ def make_corpus(calls: Path, copies: int, dest: Path) -> list[tuple[Path, dict]]
     return out
 
 
+def cer_per_call(names: list[str], results: list[tuple[dict, dict[str, list[str]]]]) -> dict[str, dict[str, float]]:
+    """Each corpus file's CER per party: where the two sides differ, in `latest.json`."""
+    return {name: cer_by_role([r]) for name, r in zip(names, results)}
+
+
 def cer_by_role(results: list[tuple[dict, dict[str, list[str]]]]) -> dict[str, float]:
     from pipeline.evaluate import char_errors
 
@@ -96,7 +101,8 @@ def side_baseline(corpus: list[tuple[Path, dict]], beam: int, compute_type: str)
     wall = time.perf_counter() - t0
     use = resource.getrusage(resource.RUSAGE_SELF)
     return {"wall_s": wall, "audio_s": audio_s, "cer": cer_by_role(results), "cpu_s": use.ru_utime + use.ru_stime,
-            "peak_rss_mb": use.ru_maxrss / 1024}
+            "peak_rss_mb": use.ru_maxrss / 1024,
+            "cer_per_call": cer_per_call([p.name for p, _ in corpus], results)}
 
 
 def side_callqa(corpus: list[tuple[Path, dict]], folder: Path, workers: int, keep: bool = False) -> dict:
@@ -111,9 +117,10 @@ def side_callqa(corpus: list[tuple[Path, dict]], folder: Path, workers: int, kee
     calls = pd.read_parquet(out / "calls")
     turns = pd.read_parquet(out / "turns")
     by_source = {Path(p).name: lab for p, lab in corpus}
-    results = []
+    results, names = [], []
     for row in calls.itertuples():
         t = turns[turns.call_id == row.call_id].sort_values("start_s")
+        names.append(Path(row.source).name)
         results.append((by_source[row.source], {r: list(t[t.role == r].text) for r in ("agent", "customer")}))
     timings = {}
     for blob in calls.timings:
@@ -125,7 +132,7 @@ def side_callqa(corpus: list[tuple[Path, dict]], folder: Path, workers: int, kee
     return {"wall_s": wall, "audio_s": float(calls.duration_s.sum()), "cer": cer_by_role(results),
             "failed": int((calls.status != "ok").sum()), "stage_s": timings,
             "cpu_s": use.ru_utime + use.ru_stime, "peak_rss_mb": use.ru_maxrss / 1024,
-            **({"out": str(out)} if keep else {})}
+            "cer_per_call": cer_per_call(names, results), **({"out": str(out)} if keep else {})}
 
 
 def main() -> None:

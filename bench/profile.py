@@ -67,6 +67,7 @@ def main() -> None:
     ap.add_argument("--calls", type=Path, default=ROOT / "data" / "sample_calls")
     ap.add_argument("--limit", type=int, default=6)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--per-call", action="store_true", help="also print the CER of each call and party")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override an asr option (e.g. batch_size=8)")
     args = ap.parse_args()
@@ -85,6 +86,7 @@ def main() -> None:
     sr = cfg.audio.sample_rate
     labels = sorted(args.calls.glob("*.labels.yaml"))[: args.limit]
     errors = {"agent": [0, 0], "customer": [0, 0]}
+    per_call: dict[str, dict[str, float]] = {}
     audio_s = 0.0
     for lab_path in labels:
         lab = yaml.safe_load(lab_path.read_text(encoding="utf-8"))
@@ -106,6 +108,7 @@ def main() -> None:
             e, n = char_errors(ref, hyp)
             errors[role][0] += e
             errors[role][1] += n
+            per_call.setdefault(lab["call"], {})[role] = round(e / max(n, 1), 4)
     other = clock["asr"] - sum(clock[k] for k in Timed.COSTLY)
     report = {
         "calls": len(labels), "audio_s": round(audio_s, 1), "threads": args.threads,
@@ -117,7 +120,7 @@ def main() -> None:
         "x_realtime_asr": round(audio_s / clock["asr"], 1),
         "x_realtime_asr_cpu": round(audio_s / clock["asr_cpu"], 1),  # steadier on a shared machine
         "cer": {r: round(e / n, 4) for r, (e, n) in errors.items()},
-    }
+    } | ({"cer_per_call": per_call} if args.per_call else {})
     print(json.dumps(report, ensure_ascii=False, indent=1))
 
 

@@ -131,11 +131,31 @@ class Transcriber:
 
     def _decode(self, batch: list[Filling], sr: int, words: dict[Key, list[Word]],
                 languages: dict[Key, tuple[str, float]]) -> list[tuple[Filling, Piece]]:
-        """Decode a batch of windows into `words`; return the pieces worth a second pass."""
-        o = self.opts
+        """Decode a batch of windows into `words`; return the pieces worth a second pass.
+
+        A window whose text looks like a decoding loop or that Whisper was unsure of is decoded
+        once more with a beam (`_doubtful`), as plain faster-whisper's temperature fallback does
+        per window; the beam is deterministic, so a call's transcript stays the same run to run.
+        """
         if self.identify:
             for f in batch:
                 self._identify(f, languages)
+        got = self._words(batch, sr, self.opts.beam_size)
+        doubtful = [i for i, (_, bad) in enumerate(got) if bad]
+        if doubtful and self.opts.fallback_beam > self.opts.beam_size:
+            again = self._words([batch[i] for i in doubtful], sr, self.opts.fallback_beam)
+            for i, (found, _) in zip(doubtful, again):
+                got[i] = (found, False)
+        heard: set[tuple[int, Seconds]] = set()
+        for i, (found, _) in enumerate(got):
+            for piece, word in found:
+                heard.add((i, piece.packed))
+                words.setdefault(piece.key, []).append(word)
+        return [(f, p) for i, f in enumerate(batch) for p in unheard(f.window, {q for j, q in heard if j == i})]
+
+    def _words(self, batch: list[Filling], sr: int, beam: int) -> list[tuple[list[tuple[Piece, Word]], bool]]:
+        """Each window's words, placed in its turns, and whether its decoding looks doubtful."""
+        o = self.opts
         gap = np.zeros(int(o.gap_s * sr), dtype=np.float32)
         parts, clips, offsets, cursor = [], [], [], 0.0
         for f in batch:
@@ -146,30 +166,37 @@ class Transcriber:
         segments, _info = self.pipeline.transcribe(
             np.concatenate(parts),
             language=o.language or None,
-            beam_size=o.beam_size,
+            beam_size=beam,
             batch_size=len(batch),
             word_timestamps=True,
             initial_prompt=o.initial_prompt or None,
             clip_timestamps=clips,
             max_new_tokens=token_budget(f.window for f in batch),
         )
-        heard: set[tuple[int, Seconds]] = set()
+        out: list[tuple[list[tuple[Piece, Word]], bool]] = [([], False) for _ in batch]
         for seg in segments:
+            i = max((j for j, off in enumerate(offsets) if off <= seg.start + 0.05), default=0)
             if seg.no_speech_prob > 0.6 and seg.avg_logprob < -1.0:
                 continue  # Whisper's own "this was not speech" test
-            i = max((j for j, off in enumerate(offsets) if off <= seg.start + 0.05), default=0)
             window, base = batch[i].window, offsets[i]
+            found = out[i][0]
             for w in seg.words or ():
                 text = normalize(w.word)
                 piece = place((w.start + w.end) / 2 - base, window)
                 if not text or piece is None:
                     continue
-                heard.add((i, piece.packed))
                 shift = piece.audio_start - piece.packed - base
                 s = min(max(w.start + shift, piece.start), piece.end)
                 e = min(max(w.end + shift, s), piece.end)
-                words.setdefault(piece.key, []).append(Word(text, round(s, 3), round(e, 3), round(w.probability, 3)))
-        return [(f, p) for i, f in enumerate(batch) for p in unheard(f.window, {q for j, q in heard if j == i})]
+                found.append((piece, Word(text, round(s, 3), round(e, 3), round(w.probability, 3))))
+            out[i] = (found, out[i][1] or _doubtful(seg.compression_ratio, seg.avg_logprob))
+        return out
+
+
+def _doubtful(compression_ratio: float, avg_logprob: float) -> bool:
+    """faster-whisper's own fallback thresholds (`compression_ratio_threshold`, `log_prob_threshold`):
+    text that compresses this well is a loop; this low a log-probability, a guess."""
+    return compression_ratio > 2.4 or avg_logprob < -1.0
 
 
 def _zh_or_yue(all_probs: list[tuple[str, float]]) -> tuple[str, float]:

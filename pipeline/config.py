@@ -86,6 +86,8 @@ class AsrOptions:
     detect_language: "auto" (on when the model has a Cantonese token, i.e. large-v3), "on" or
         "off": label each turn zh or yue from Whisper's language probabilities (one extra encoder
         pass per window) for the language_switch rule; transcription still uses `language`.
+    fallback_beam: a window whose text looks like a decoding loop or a guess is decoded again with
+        this beam (plain faster-whisper re-decodes such windows at higher temperatures); 0 = never.
     share_windows: part-filled windows of the two parties are decoded as one when their speech
         fits (`windows.share`): fewer encoder passes for the same speech.
     context_s: audio sent beyond each turn's VAD edges (within the pause around it): webrtcvad
@@ -106,6 +108,7 @@ class AsrOptions:
     context_s: float = 0.2
     detect_language: str = "auto"
     share_windows: bool = True
+    fallback_beam: int = 5
 
     def model_path(self) -> Path:
         p = Path(self.model)
