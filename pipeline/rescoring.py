@@ -1,10 +1,10 @@
 """`callqa rescore`: every stored call re-scored from its turns, with the diff of what changed.
 
-    read rows, turns (one scan) and findings (one scan) → score in a fork pool → write each
-    call's findings and `calls` row (not in a dry run) → diff old against new findings
+    per chunk of calls: read rows, turns and findings → score → write the findings and `calls`
+    row of each call whose results changed (not in a dry run); then diff old against new findings
 
-Reading the tables whole instead of one part per call, not rewriting turns that did not change,
-and scoring on every core is what keeps 1,000 calls under 10 s (bench/rescore.py). A dry run
+Reading a chunk's parts together, scoring chunks on every core, and writing only what changed
+(never the turns) is what keeps 1,000 calls near 10 s or under (bench/rescore.py). A dry run
 takes no lock, recovers nothing and opens review.db read-only: no file under OUT changes.
 """
 
