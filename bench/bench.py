@@ -2,11 +2,12 @@
 
     .venv/bin/python bench/bench.py [--calls data/sample_calls] [--copies 3] [--workers 2]
 
-Both sides use the same model, compute type and beam on the same calls:
+Both sides use the same model and compute type on the same calls:
   baseline  `WhisperModel.transcribe(channel, vad_filter=True)` per channel (faster-whisper's own
-            Silero VAD, its defaults otherwise), one process with CTranslate2's default threads;
-  callqa    `callqa run` end to end (decode, webrtcvad, packed batched ASR, rules, Parquet), with
-            `--workers` processes of one thread each.
+            Silero VAD, its defaults otherwise) at `--beam` (1, its fastest; its default is 5),
+            one process with CTranslate2's default threads;
+  callqa    `callqa run` end to end (decode, webrtcvad, packed batched ASR, rules, Parquet) with
+            its configured beam (configs/run.yaml), `--workers` processes of one thread each.
 Each side runs in its own process; the table reports call-seconds per wall-second, the ratio of the
 two, the character error rate per party against the labels (speed must not come from dropping
 speech) and peak RSS per process. The corpus is the labelled calls, re-encoded `--copies` times with
@@ -175,7 +176,7 @@ def main() -> None:
         f"{os.cpu_count()} cores, Python {platform.python_version()}",
         "tuned": tuned.label() if tuned else "not tuned (one worker per core, batch 4)",
         "calls": len(corpus), "audio_min": round(c["audio_s"] / 60, 1),
-        "beam": args.beam, "compute_type": args.compute_type, "workers": args.workers, **res,
+        "beam": args.beam, "callqa_beam": config.load().asr.beam_size, "compute_type": args.compute_type, "workers": args.workers, **res,
         "speedup": round(speed["callqa"] / speed["baseline"], 2),
         # audio seconds per CPU-second: steadier than wall time when other jobs share the machine
         "cpu_speedup": round((c["audio_s"] / c["cpu_s"]) / (b["audio_s"] / b["cpu_s"]), 2),
@@ -184,7 +185,8 @@ def main() -> None:
     args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
     print("| side | wall s | × real time | CPU s | CER agent | CER customer | peak RSS MB/process |")
     print("|---|---|---|---|---|---|---|")
-    for name, v in (("plain faster-whisper (vad_filter=True)", b), (f"callqa ({args.workers} workers)", c)):
+    for name, v in ((f"plain faster-whisper (vad_filter=True, beam {args.beam})", b),
+                    (f"callqa ({args.workers} workers, beam {report['callqa_beam']})", c)):
         print(f"| {name} | {v['wall_s']:.1f} | {v['audio_s'] / v['wall_s']:.1f} | {v['cpu_s']:.0f} | "
               f"{v['cer']['agent']:.1%} | {v['cer']['customer']:.1%} | {v['peak_rss_mb']:.0f} |")
     print(f"\ncallqa / baseline: {report['speedup']}× in wall time, {report['cpu_speedup']}× in CPU time, on {len(corpus)} calls "

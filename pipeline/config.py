@@ -76,7 +76,10 @@ class AsrOptions:
     device / compute_type: "cpu" + "int8" (1.3× faster than float32 on 2 cores, PERF.md);
         "cuda" + "float16" on a GPU.
     cpu_threads: threads per model (0 = CTranslate2's default).
-    beam_size: 1 (greedy); beam 5 is 1.4–1.65× slower for little gain on telephone speech.
+    beam_size: 2. On 20 sample calls (bench/profile.py, 2026-12-01) beam 1 → 2 → 3 took the CER
+        from 14.1 → 12.4 → 11.9 % (agent) and 15.7 → 15.7 → 14.9 % (customer) for 1.00 → 1.07 →
+        1.24× the ASR time. Beam 3 end to end on 41 calls: 1.53× plain faster-whisper, under
+        issue 12's 1.7×; beam 2 keeps most of the agent's gain at a fraction of the cost.
     batch_size: chunks encoded/decoded together by BatchedInferencePipeline.
     language: "zh" (Mandarin; Cantonese detection comes with the language rules).
     initial_prompt: a short Simplified-Chinese prompt pushes Whisper towards Simplified output.
@@ -99,7 +102,7 @@ class AsrOptions:
     device: str = "cpu"
     compute_type: str = "int8"
     cpu_threads: int = 0
-    beam_size: int = 1
+    beam_size: int = 2
     batch_size: int = 4
     language: str = "zh"
     initial_prompt: str = "以下是普通话的句子。"
