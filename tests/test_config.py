@@ -102,3 +102,17 @@ def test_zh_or_yue_from_whisper_language_probabilities():
     assert _zh_or_yue([("yue", 0.6), ("zh", 0.2), ("en", 0.1)]) == ("yue", 0.75)
     assert _zh_or_yue([("zh", 0.9), ("ja", 0.05)]) == ("zh", 1.0)
     assert _zh_or_yue([("en", 0.9)]) == ("", 0.0)
+
+
+def test_a_word_stretched_back_over_a_gap_goes_to_the_turn_it_ends_in():
+    from pipeline.asr import _anchor
+    from pipeline.windows import place
+
+    opts = AsrOptions()
+    (window,) = plan([[(15.56, 17.05), (31.88, 35.8)]], None, opts)
+    first, second = window.pieces
+    # c08: 不用 aligned from the end of 你说 over the 0.4 s gap into the next turn, where it was said
+    start, end = first.packed + 1.30, second.packed + 0.31
+    assert place((start + end) / 2, window) is first  # its middle lies in the first turn's margin
+    assert place(_anchor(start, end), window) is second
+    assert _anchor(1.0, 1.2) == pytest.approx(1.1)  # a short word: its middle
