@@ -11,6 +11,18 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_CALLS = ROOT / "data" / "sample_calls"
 
 
+
+def edited_scorecard(tmp_path: Path, drop: str = "不知道") -> Path:
+    """A copy of configs/ and lexicons/ with `drop` deleted from forbidden.txt: a QA lead's edit."""
+    import shutil
+
+    shutil.copytree(ROOT / "configs", tmp_path / "cfg" / "configs")
+    shutil.copytree(ROOT / "lexicons", tmp_path / "cfg" / "lexicons")
+    lex = tmp_path / "cfg" / "lexicons" / "forbidden.txt"
+    kept = [x for x in lex.read_text(encoding="utf-8").splitlines() if x.split("|")[0].strip() != drop]
+    lex.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return tmp_path / "cfg" / "configs" / "scorecard.yaml"
+
 def voiced(seconds: float, sr: int, f0: float = 140.0, level: float = 0.2) -> np.ndarray:
     """A speech-like buzz: harmonics of f0, syllable-rate amplitude modulation."""
     t = np.arange(int(seconds * sr)) / sr

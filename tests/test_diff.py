@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from dataclasses import asdict
 
 import pyarrow as pa
@@ -21,6 +20,7 @@ from pipeline.review.testing import BUSY, make_out
 from pipeline.store import Store
 from pipeline.tables import FINDINGS
 from pipeline.testing import call
+from tests.conftest import edited_scorecard
 
 
 def row(id, points=1.0, entry="不知道", rule="W001", **kw):
@@ -68,13 +68,6 @@ def test_entry_is_recorded_but_not_part_of_the_id():
                                   f"agent|{first.severity}|{first.quote}|{first.message}")
 
 
-def _edited_scorecard(tmp_path, drop: str):
-    shutil.copytree(ROOT / "configs", tmp_path / "cfg" / "configs")
-    shutil.copytree(ROOT / "lexicons", tmp_path / "cfg" / "lexicons")
-    lex = tmp_path / "cfg" / "lexicons" / "forbidden.txt"
-    kept = [x for x in lex.read_text(encoding="utf-8").splitlines() if x.split("|")[0].strip() != drop]
-    lex.write_text("\n".join(kept) + "\n", encoding="utf-8")
-    return tmp_path / "cfg" / "configs" / "scorecard.yaml"
 
 
 def _hashes(folder):
@@ -99,7 +92,7 @@ def decided_out(tmp_path):
 def test_dry_run_changes_no_file_and_names_the_decisions_to_rereview(decided_out, tmp_path, capsys):
     out, f = decided_out
     before = _hashes(out)
-    card = _edited_scorecard(tmp_path, "不知道")
+    card = edited_scorecard(tmp_path)
     assert cli.main(["rescore", str(out), "--dry-run", "--scorecard", str(card)]) == 0
     shown = capsys.readouterr().out
     assert _hashes(out) == before
@@ -109,7 +102,7 @@ def test_dry_run_changes_no_file_and_names_the_decisions_to_rereview(decided_out
 
 def test_rescore_writes_and_prints_the_same_diff_and_the_workbench_flags_it(decided_out, tmp_path, capsys):
     out, f = decided_out
-    card = _edited_scorecard(tmp_path, "不知道")
+    card = edited_scorecard(tmp_path)
     assert cli.main(["rescore", str(out), "--dry-run", "--json", "--scorecard", str(card)]) == 0
     dry = json.loads(capsys.readouterr().out)
     assert cli.main(["rescore", str(out), "--json", "--scorecard", str(card)]) == 0

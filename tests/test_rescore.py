@@ -5,7 +5,6 @@ is in both, so: all of them), and what it writes is what a dry run computes."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 
 import pyarrow.parquet as pq
 import pytest
@@ -17,6 +16,7 @@ from pipeline.review.testing import BUSY, CALM, make_out
 from pipeline.store import Store, read_parts
 from pipeline.tables import CALLS, FINDINGS
 from pipeline.worker import Engine
+from tests.conftest import edited_scorecard
 
 
 def engine(card=ROOT / "configs" / "scorecard.yaml") -> Engine:
@@ -35,13 +35,6 @@ def stored_findings(out):
                   key=lambda f: f["id"])
 
 
-def edited(tmp_path, drop="不知道"):
-    shutil.copytree(ROOT / "configs", tmp_path / "cfg" / "configs")
-    shutil.copytree(ROOT / "lexicons", tmp_path / "cfg" / "lexicons")
-    lex = tmp_path / "cfg" / "lexicons" / "forbidden.txt"
-    kept = [x for x in lex.read_text(encoding="utf-8").splitlines() if x.split("|")[0].strip() != drop]
-    lex.write_text("\n".join(kept) + "\n", encoding="utf-8")
-    return tmp_path / "cfg" / "configs" / "scorecard.yaml"
 
 
 @pytest.fixture
@@ -71,7 +64,7 @@ def test_a_rescore_that_changes_nothing_rewrites_nothing(tmp_path, capsys, monke
 def test_an_edit_rewrites_every_call_with_what_the_dry_run_computed(out, tmp_path):
     rescoring.rescore(out, engine(), workers=1)
     turns = {k: v for k, v in parts(out).items() if k.startswith("turns/")}
-    card = edited(tmp_path)
+    card = edited_scorecard(tmp_path)
     dry = rescoring.rescore(out, engine(card), dry_run=True)
     real = rescoring.rescore(out, engine(card), workers=1)
     assert real.written == 2 and real.diff == dry.diff and dry.diff.count("removed") >= 1
@@ -98,7 +91,7 @@ def test_a_failed_write_stops_the_rescore_and_leaves_only_whole_parts(out, tmp_p
     import pipeline.store as store_module
 
     rescoring.rescore(out, engine(), workers=1)
-    card = edited(tmp_path)
+    card = edited_scorecard(tmp_path)
     real, seen = store_module.write_atomic, []
 
     def third_fails(table, path, **kw):
