@@ -19,7 +19,7 @@ import numpy as np
 
 from pipeline.config import AsrOptions
 from pipeline.ct2 import OneByOne
-from pipeline.model import Seconds, Word
+from pipeline.model import Word
 from pipeline.text import normalize
 from pipeline.windows import Filling, Key, Piece, Window, place, plan, repack, token_budget, unheard
 
@@ -146,12 +146,10 @@ class Transcriber:
             again = self._words([batch[i] for i in doubtful], sr, self.opts.fallback_beam)
             for i, (found, _) in zip(doubtful, again):
                 got[i] = (found, False)
-        heard: set[tuple[int, Seconds]] = set()
-        for i, (found, _) in enumerate(got):
+        for found, _ in got:
             for piece, word in found:
-                heard.add((i, piece.packed))
                 words.setdefault(piece.key, []).append(word)
-        return [(f, p) for i, f in enumerate(batch) for p in unheard(f.window, {q for j, q in heard if j == i})]
+        return [(f, p) for f, (found, _) in zip(batch, got) for p in unheard(f.window, {q.packed for q, _ in found})]
 
     def _words(self, batch: list[Filling], sr: int, beam: int) -> list[tuple[list[tuple[Piece, Word]], bool]]:
         """Each window's words, placed in its turns, and whether its decoding looks doubtful."""

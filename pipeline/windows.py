@@ -18,8 +18,8 @@ from pipeline.turns import Frames, Region
 
 Key = tuple[int, int]  # (channel, region index)
 SNAP_S = 0.2  # a word this close to a packed turn is that turn's (Whisper's word times wobble)
-RETRY_MIN_S = 1.0
-SHARE_HORIZON_S = 300.0  # pieces shorter than this are not re-decoded when Whisper skipped them
+RETRY_MIN_S = 1.0  # pieces shorter than this are not re-decoded when Whisper skipped them
+SHARE_HORIZON_S = 300.0  # windows shared only when complete this close together (`share`)
 
 # Token budget per window: fast Mandarin runs ~5 characters a second, about as many tokens; a
 # decoding loop ("好的好的…") would otherwise run on to Whisper's 448-token limit and hold up its batch.
@@ -120,12 +120,10 @@ def share(windows: list[Window], opts: AsrOptions) -> list[Window]:
     """
     out: list[Window] = []
     for w in sorted(windows, key=lambda w: -w.length):
-        best = None
-        for i, o in enumerate(out):
-            fits = o.length + opts.gap_s + w.length <= opts.chunk_s
-            if fits and w.channel not in {p.key[0] for p in o.pieces} and abs(o.ready_at - w.ready_at) <= SHARE_HORIZON_S:
-                if best is None or out[best].length < o.length:
-                    best = i
+        fits = [i for i, o in enumerate(out)
+                if o.length + opts.gap_s + w.length <= opts.chunk_s and abs(o.ready_at - w.ready_at) <= SHARE_HORIZON_S
+                and w.channel not in {p.key[0] for p in o.pieces}]
+        best = max(fits, key=lambda i: out[i].length, default=None)  # the fullest that fits
         if best is None:
             out.append(w)
             continue
