@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from pipeline.emotion import LABELS, Options, State
 from pipeline.model import Call, Role, Seconds, Turn
-from pipeline.text import keyed
+from pipeline.text import key_of
 
 Codes = Callable[[Turn], tuple[str, ...]]
 TREND_DELTA = 0.15  # mean score of the last third minus the first third of the customer turns
@@ -46,7 +46,7 @@ def episodes(call: Call, states: Iterable[State], codes_of: Codes, upset: float 
         after = [t for t in agent if s.turn.start < t.start <= s.turn.end + window_s]
         replies, lost = [], False
         for t in after:
-            if not keyed(t.text).key:
+            if not key_of(t.text).key:
                 lost = lost or t.duration >= LOST_S
                 continue
             replies.append(t)

@@ -24,8 +24,9 @@ from functools import lru_cache
 from statistics import median
 
 from pipeline.lexicon import Hit, Lexicon
+from pipeline.memo import by_identity
 from pipeline.model import Call, Role, Turn
-from pipeline.text import Keyed, han_count, keyed
+from pipeline.text import Keyed, han_count, key_of
 
 # Cue code → weight in the turn score; the codes are stored in `turns.emotion_cues`.
 WEIGHTS = {"threat": 0.6, "escalation": 0.5, "negative": 0.35, "demand": 0.15, "intensity": 0.15,
@@ -125,7 +126,7 @@ def _asks(text: str) -> bool:
 
 def text_cues(turn: Turn, earlier: list[Turn], words: Lexicon, o: Options) -> tuple[set[str], str]:
     """Cue codes of a customer turn's words, and the quote that showed the strongest."""
-    k = keyed(turn.text)
+    k = key_of(turn.text)
     codes, quote = set(), ""
     for h in words.find(k):
         kind = h.entry.kind
@@ -143,7 +144,7 @@ def text_cues(turn: Turn, earlier: list[Turn], words: Lexicon, o: Options) -> tu
     ):
         codes.add("exclaim")
     if len(k.key) >= 4 and _asks(turn.text) and any(
-        _similar(k.key, keyed(e.text).key) >= o.repeat_similarity for e in earlier if len(e.text) >= 4
+        _similar(k.key, key_of(e.text).key) >= o.repeat_similarity for e in earlier if len(e.text) >= 4
     ):
         codes.add("repeat")
     return codes, quote
@@ -202,7 +203,7 @@ def score(codes: set[str] | tuple[str, ...]) -> float:
     return round(1.0 - keep, 3)
 
 
-@lru_cache(maxsize=64)
+@by_identity(maxsize=64)
 def states(call: Call, words: Lexicon, o: Options = Options()) -> tuple[State, ...]:
     """The state of every customer turn with words or voice, in call order."""
     customer, agent = call.by(Role.CUSTOMER), call.by(Role.AGENT)
@@ -226,7 +227,7 @@ _BLAME = re.compile(r"你(自己|当时|明明|非要|没|不|搞错|弄错|看�
 def reply_codes(turn: Turn, replies: Lexicon) -> tuple[str, ...]:
     """What an agent turn does for an upset customer: soothe, followup, argue (lexicon kinds); also
     argue for a rebuttal that blames the customer without an apology (不是，你当时同意了的)."""
-    k = keyed(turn.text)
+    k = key_of(turn.text)
     kinds = {h.entry.kind for h in replies.find(k)}
     if "soothe" not in kinds and k.key.startswith(_REBUTTALS) and _BLAME.search(k.key):
         kinds.add("argue")

@@ -47,7 +47,8 @@ class Hit:
 
 # Rescoring 1,000 calls runs `find` ~90,000 times over ~40 entries each (bench/rescore.py), so the
 # scan below is C-speed (str.find, tuple.index) and entries that cannot hit are skipped first.
-_INDEXES: dict[int, tuple[tuple[Entry, ...], dict[str, list[int]], dict[str, list[int]]]] = {}
+_INDEXES: dict[int, tuple[tuple[Entry, ...], dict[str, list[int]], dict[str, list[int]],
+                          list[tuple[str, str, str]]]] = {}
 
 
 def could_hit(entries: tuple[Entry, ...], k: Keyed) -> list[Entry]:
@@ -59,33 +60,36 @@ def could_hit(entries: tuple[Entry, ...], k: Keyed) -> list[Entry]:
             _INDEXES.clear()
         by_char: dict[str, list[int]] = {}
         by_syllable: dict[str, list[int]] = {}
+        sounds = []  # per entry: its spaced pinyin, first and last syllables
         for i, e in enumerate(entries):
             by_char.setdefault(e.key[0], []).append(i)
+            syllables = pinyin(e.key)
             if e.pinyin or e.fuzzy:
-                by_syllable.setdefault(pinyin(e.key)[0], []).append(i)
-        got = _INDEXES[id(entries)] = (entries, by_char, by_syllable)
-    _, by_char, by_syllable = got
+                by_syllable.setdefault(syllables[0], []).append(i)
+            sounds.append((_spaced(e.key), syllables[0], syllables[-1]))
+        got = _INDEXES[id(entries)] = (entries, by_char, by_syllable, sounds)
+    _, by_char, by_syllable, sounds = got
     picked = {i for ch in set(k.key) for i in by_char.get(ch, ())}
-    if by_syllable:
-        picked.update(i for s in set(pinyin(k.key)) for i in by_syllable.get(s, ()))
+    syllables = set(pinyin(k.key)) if by_syllable else set()
+    picked.update(i for s in syllables for i in by_syllable.get(s, ()))
     if not picked:
         return []
     heard = _spaced(k.key)
-    return [e for e in (entries[i] for i in sorted(picked)) if e.key in k.key
-            or (e.pinyin and _spaced(e.key) in heard)
-            or (e.fuzzy and len(e.key) >= 3 and _ends_in(e.key, heard))]
+    out = []
+    for i in sorted(picked):
+        e = entries[i]
+        spaced, first, last = sounds[i]
+        # a fuzzy hit keeps the phrase's first and last syllables (`_fuzzy`)
+        if (e.key in k.key or (e.pinyin and spaced in heard)
+                or (e.fuzzy and len(e.key) >= 3 and first in syllables and last in syllables)):
+            out.append(e)
+    return out
 
 
 @lru_cache(maxsize=8192)
 def _spaced(key: str) -> str:
     """" bu zhi dao ": the key's syllables, so `in` finds a phrase's pinyin at syllable bounds."""
     return f" {' '.join(pinyin(key))} "
-
-
-def _ends_in(key: str, heard: str) -> bool:
-    """Whether a fuzzy hit is possible: it keeps the phrase's first and last syllables."""
-    first, *_, last = pinyin(key)
-    return f" {first} " in heard and f" {last} " in heard
 
 
 def _occurrences(hay: tuple[str, ...] | str, needle: tuple[str, ...] | str) -> list[int]:

@@ -67,10 +67,10 @@ def load(path: str | Path) -> Scorecard:
         raise ConfigError(path, "expected a mapping with an 'items' list")
     lexicon_dir = (path.parent / str(doc.get("lexicons", "../lexicons"))).resolve()
     lines = item_lines(text)
-    items, seen = [], set()
+    items, seen, loaded = [], set(), {}
     for n, raw in enumerate(doc["items"]):
         line = lines[n] if n < len(lines) else None
-        items.append(parse_item(raw, lexicon_dir, path, line, seen))
+        items.append(parse_item(raw, lexicon_dir, path, line, seen, loaded))
     digest = hashlib.sha256(text.encode())
     for lex in sorted(lexicon_dir.glob("*.txt")):
         digest.update(lex.name.encode() + lex.read_bytes())
@@ -86,7 +86,8 @@ def item_lines(text: str) -> list[int]:
     return []
 
 
-def parse_item(raw: Any, lexicon_dir: Path, path: Path, line: int | None, seen: set[str]) -> Item | None:
+def parse_item(raw: Any, lexicon_dir: Path, path: Path, line: int | None, seen: set[str],
+               loaded: dict | None = None) -> Item | None:
     if not isinstance(raw, dict):
         raise ConfigError(path, "an item must be a mapping", line)
     name = raw.get("id", "?")
@@ -103,7 +104,7 @@ def parse_item(raw: Any, lexicon_dir: Path, path: Path, line: int | None, seen: 
         if raw.get("enabled", True) is False:
             return None
         r = get(str(raw["rule"]))
-        params = build_params(r, raw.get("params"), lexicon_dir)
+        params = build_params(r, raw.get("params"), lexicon_dir, loaded)
         points = float(raw["points"])
         cap = raw.get("max_points")
         return Item(str(name), str(raw["title"]), r, points, params,

@@ -89,16 +89,18 @@ def keyed(text: str) -> Keyed:
     return Keyed(text, "".join(key), tuple(pos), frozenset(starts), frozenset(ends))
 
 
+@lru_cache(maxsize=8192)
+def key_of(text: str) -> Keyed:
+    """`keyed(text)`, memoised: the rules key every turn's text several times over."""
+    return keyed(text)
+
+
+@lru_cache(maxsize=4096)
 def pinyin(key: str, tones: bool = False) -> tuple[str, ...]:
     """One syllable per key character (non-Han characters stand for themselves).
 
     Phrase-aware (`lazy_pinyin`), so heteronyms are read in context.
     """
-    return _pinyin(key, tones)
-
-
-@lru_cache(maxsize=4096)
-def _pinyin(key: str, tones: bool) -> tuple[str, ...]:
     from pypinyin import Style
 
     style = Style.TONE3 if tones else Style.NORMAL

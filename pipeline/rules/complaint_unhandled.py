@@ -9,7 +9,7 @@ from pipeline import emotion
 from pipeline.lexicon import Lexicon
 from pipeline.model import Call, Evidence, Role
 from pipeline.rules.registry import lexicon_file, rule
-from pipeline.text import keyed
+from pipeline.text import key_of
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def check(call: Call, p: Params) -> Iterator[Evidence]:
         if not {"threat", "escalation"} & set(s.codes):
             continue
         after = [t for t in agent if s.turn.start < t.start <= s.turn.end + p.window_s][: p.reply_turns]
-        if any(not keyed(t.text).key and t.duration >= p.lost_turn_s for t in after):
+        if any(not key_of(t.text).key and t.duration >= p.lost_turn_s for t in after):
             return
         if any({"soothe", "followup"} & set(emotion.reply_codes(t, p.replies)) for t in after):
             continue

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
+from pipeline.memo import by_identity
 from pipeline.lexicon import Hit, Lexicon
 from pipeline.model import Call, Evidence, Role
 from pipeline.rules.registry import lexicon_file, rule
@@ -30,7 +30,7 @@ class Params:
     count_backchannels: bool = True  # 002 item 32 "没有出现语气助词(如:呀,哦,嗯)": 嗯 alone too
 
 
-@lru_cache(maxsize=16)
+@by_identity(maxsize=16)
 def _anywhere(lex: Lexicon) -> Lexicon:
     # `at` lifted: position is judged in `fillers`, after repetitions are seen.
     return Lexicon(lex.name, tuple(replace(e, at="any") for e in lex.entries))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
+from pipeline.memo import by_identity
 from pipeline.lexicon import Lexicon
 from pipeline.model import Call, Evidence, Role, Turn
 from pipeline.rules.registry import lexicon_file, rule
@@ -24,7 +24,7 @@ class Params:
     ni_confidence: float = 0.4  # DOMAIN §4.4: Whisper writes 你 for 您: listen before deducting
 
 
-@lru_cache(maxsize=16)
+@by_identity(maxsize=16)
 def _anywhere(lex: Lexicon) -> Lexicon:
     # `at` lifted: "真的不要谢谢" declines, though 不要 isn't a clause of its own there.
     return Lexicon(lex.name, tuple(replace(e, at="any") for e in lex.entries))

@@ -63,20 +63,30 @@ def lexicon_file(name: str) -> Lexicon:
     return Lexicon(name, ())
 
 
-def build_params(r: Rule, raw: dict[str, Any] | None, lexicon_dir: Path) -> Any:
+def build_params(r: Rule, raw: dict[str, Any] | None, lexicon_dir: Path,
+                 loaded: dict[Path, Lexicon] | None = None) -> Any:
     """Strictly build `r.params` from a YAML mapping: unknown keys and wrong types raise ValueError.
 
     A Lexicon-typed param takes a lexicon file name (`forbidden` → `lexicons/forbidden.txt`) or an
-    inline list of lexicon lines.
+    inline list of lexicon lines. `loaded`: files read for earlier items, shared rather than read
+    again, so that rules asking the same lexicon about the same call share the caches that are
+    keyed by identity (match.could_hit, emotion.states).
     """
+    loaded = {} if loaded is None else loaded
+
+    def file(name: str) -> Lexicon:
+        path = lexicon_dir / f"{name}.txt"
+        if path not in loaded:
+            loaded[path] = lexicon.load(path)
+        return loaded[path]
 
     def lexicons(where: str, hint: Any, value: Any) -> Lexicon | None:
         if hint is not Lexicon:
             return None
         if isinstance(value, Lexicon):
-            return lexicon.load(lexicon_dir / f"{value.name}.txt") if not value.entries else value
+            return file(value.name) if not value.entries else value
         if isinstance(value, str):
-            return lexicon.load(lexicon_dir / f"{value}.txt")
+            return file(value)
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return lexicon.inline(value, where)
         raise ValueError(f"{where}: expected a lexicon file name or a list of phrases, got {value!r}")
