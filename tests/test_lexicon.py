@@ -83,3 +83,50 @@ def test_shipped_lexicons_load(path):
 def test_nin_and_ni_match_each_other_because_asr_confuses_them():
     assert phrases(lex("麻烦您稍等"), "好的，麻烦你稍等") == [("麻烦您稍等", "exact")]
     assert phrases(lex("您好", "你好"), "你好") in ([("您好", "exact")], [("你好", "exact")])
+
+
+def test_a_scorecard_reads_each_lexicon_file_once_and_shares_it():
+    from pipeline import scorecard
+
+    card = scorecard.load(ROOT / "configs" / "scorecard.yaml")
+    by_name: dict[str, set[int]] = {}
+    for item in card.items:
+        for value in vars(item.params).values():
+            if isinstance(value, lexicon.Lexicon):
+                by_name.setdefault(value.name, set()).add(id(value))
+    assert len(by_name["emotion"]) == 1 and len(by_name["closings"]) == 1
+    assert all(len(ids) == 1 for ids in by_name.values()), by_name
+
+
+def test_identity_cache_recomputes_for_an_equal_but_other_object():
+    from pipeline.memo import by_identity
+
+    calls = []
+
+    @by_identity(maxsize=2)
+    def size(x):
+        calls.append(x)
+        return len(x)
+
+    a, b = (1, 2), tuple([1, 2])
+    assert size(a) == size(a) == 2 and len(calls) == 1
+    assert size(b) == 2 and len(calls) == 2  # equal, not the same: computed again
+    size((3,)), size((4,))  # the oldest entries leave first
+    assert size(a) == 2 and len(calls) == 5
+
+
+def test_jieba_reads_its_cache_or_builds_it(tmp_path):
+    """The fast path (marshal.loads of jieba's cache) gives jieba's own dictionary; with no cache
+    (a fresh machine) jieba builds and writes it, and the next process reads it."""
+    import os
+    import subprocess
+    import sys
+
+    probe = ("from pipeline.rules.spans import word_bounds; import jieba; "
+             "cut = sorted(word_bounds('请您稍等一下我帮您查询')); print(jieba.dt.total, len(jieba.dt.FREQ), cut)")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert (tmp_path / "jieba.cache").exists(), first.stderr
+    second = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert first.returncode == second.returncode == 0, second.stderr
+    assert first.stdout == second.stdout and first.stdout.split()[0] != "0"
