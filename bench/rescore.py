@@ -41,7 +41,7 @@ from pipeline.store import Store  # noqa: E402
 from pipeline.testing import words  # noqa: E402
 from pipeline.text import normalize  # noqa: E402
 
-RUN_X_REALTIME = 17.1  # README "Performance": callqa end to end, 2-core AVX2, Whisper base int8, beam 2
+RUN_X_REALTIME = 17.9  # README "Performance": callqa end to end, 2-core AVX2, Whisper base int8, beam 2
 INSERTS = ["那个", "嗯", "然后", "就是说", "好的", "不知道", "不清楚", "您稍等", "对吧", "啊"]
 NAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 DIGITS = "零一二三四五六七八九"
