@@ -6,11 +6,12 @@ unchanged. bench/mono.py compares all 35. Issue 17's bars: speech time attribute
 right role ≥ 90 % on every call (overlaps excluded), and per-rule F1 within 0.1 of the stereo
 result for every rule but overtalk, which does not run on mono calls.
 
-With 3–5 labelled findings per rule, one call's ASR flip moves a rule's F1 by 0.14–0.25, more than
-0.1: on 2026-12-01 the mono mix-down lost one retention push and one hang-up to mishearings and
-gained a closing and a politeness finding back (bench/mono.py), and which ones flip depends on the
-input's exact samples. So this test bounds what may drift: micro-F1 within 0.05 of stereo, and no
-rule more than one error (FP + FN) worse. README reports the per-rule table as measured.
+With 1–9 labelled findings per rule, one call's ASR flip moves a rule's F1 by 0.11–0.67, more
+than 0.1, and which calls flip depends on the machine and the input's exact samples: earlier on
+2026-12-01 the mono mix-down of c20 heard 用不上 as 拥不上 and lost a retention push (bench/mono.py;
+fixed by mechanism since: refusal entries that match homophones). So this test bounds what may
+drift: micro-F1 within 0.05 of stereo, and no rule more than one error (FP + FN) worse. README
+reports the per-rule comparison on all 41 calls as measured (every rule but overtalk equal).
 """
 
 import re
