@@ -1,8 +1,8 @@
 """Mono calls end to end: the sample calls mixed down to one channel, diarised, transcribed, scored.
 
-Each stereo sample call of a set that covers every rule (`covering`: 11 of the 35) becomes the sum
+Each stereo sample call of a set that covers every rule (`covering`: 13 of the 41) becomes the sum
 of its two channels (a recorder that mixes the line), at 16 kHz in FLAC; its labels carry over
-unchanged. bench/mono.py compares all 35. Issue 17's bars: speech time attributed to the
+unchanged. bench/mono.py compares all 41. Issue 17's bars: speech time attributed to the
 right role ≥ 90 % on every call (overlaps excluded), and per-rule F1 within 0.1 of the stereo
 result for every rule but overtalk, which does not run on mono calls.
 
