@@ -1,6 +1,6 @@
 """Mono calls end to end: the sample calls mixed down to one channel, diarised, transcribed, scored.
 
-Each stereo sample call of a set that covers every rule (`covering`: 13 of the 41) becomes the sum
+Each stereo sample call of a set that covers every rule (`covering`: 12 of the 41, 13 min of audio) becomes the sum
 of its two channels (a recorder that mixes the line), at 16 kHz in FLAC; its labels carry over
 unchanged. bench/mono.py compares all 41. Issue 17's bars: speech time attributed to the
 right role ≥ 90 % on every call (overlaps excluded), and per-rule F1 within 0.1 of the stereo
@@ -35,16 +35,21 @@ MAX_EXTRA_ERRORS = 1  # per rule
 
 def covering(src) -> list:
     """The labels of a few calls that hold, between them, a positive of every rule and at least two
-    clean stretches of talk: greedy set cover (the whole set, mixed down and scored, would add five
-    minutes to a suite that must stay under fifteen; bench/mono.py runs all of them)."""
-    calls = {p: {f["rule_name"] for f in yaml.safe_load(p.read_text(encoding="utf-8")).get("findings") or []}
-             for p in sorted(src.glob("*.labels.yaml"))}
-    want = set().union(*calls.values()) - {"overtalk"}
-    picked = [p for p, rules in calls.items() if not rules][:2]  # calls with nothing to find
+    clean stretches of talk: greedy set cover by rules gained per second of audio, the shortest
+    clean calls first (the whole set, mixed down and scored, would add eight minutes to a suite
+    that must stay under fifteen; bench/mono.py runs all of them)."""
+    calls = {}
+    for p in sorted(src.glob("*.labels.yaml")):
+        lab = yaml.safe_load(p.read_text(encoding="utf-8"))
+        calls[p] = (float(lab["duration"]), {f["rule_name"] for f in lab.get("findings") or []})
+    want = set().union(*(rules for _, rules in calls.values())) - {"overtalk"}
+    picked = sorted((p for p, (_, rules) in calls.items() if not rules), key=lambda p: calls[p][0])[:2]
+    for p in picked:
+        calls.pop(p)
     while want:
-        best = max(calls, key=lambda p: (len(calls[p] & want), -len(picked)))
+        best = max(calls, key=lambda p: len(calls[p][1] & want) / calls[p][0])
         picked.append(best)
-        want -= calls.pop(best)
+        want -= calls.pop(best)[1]
     return sorted(picked)
 
 
