@@ -35,7 +35,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline import rows, scorecard  # noqa: E402
+from pipeline import emotion, rows, scorecard  # noqa: E402
 from pipeline.model import Call, Role, Turn  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 from pipeline.testing import words  # noqa: E402
@@ -73,6 +73,7 @@ def synthesize(out: Path, n: int, seed: int = 0) -> float:
     store = Store(out)
     store.recover()
     stamp = rows.Stamp("synthetic", "bench", card.version, "bench")
+    cues = emotion.Cues(card.lexicon("emotion"), card.lexicon("deescalation"))
     base = templates()
     audio = 0.0
     for i in range(n):
@@ -87,7 +88,7 @@ def synthesize(out: Path, n: int, seed: int = 0) -> float:
         when = datetime(2026, 11, 1 + i % 30, 8 + rng.randrange(13), rng.randrange(60))
         agent = f"A{1 + i % 50:03d}"
         name = f"{when:%Y/%m/%d}/{agent}/{when:%Y%m%d_%H%M%S}_{rng.choice(('in', 'out'))}_{i}.wav"
-        call = Call(cid, duration, tuple(turns), name)
+        call = emotion.annotate(Call(cid, duration, tuple(turns), name), cues)  # as ingest stores it
         findings, failures = scorecard.evaluate(call, card)
         meta = {"agent_id": agent, "call_date": f"{when:%Y-%m-%d}", "call_time": when,
                 "direction": "inbound" if "_in_" in name else "outbound"}

@@ -147,14 +147,17 @@ def score_chunk(store: Store, ids: list[tuple[str, str]], engine: Engine, writer
     calls = load_calls(store, rows)
     rows = [r for r in rows if r.call_id in calls]
     old = read_findings(store, rows, raw=True)  # before anything is rewritten
-    done = [rescore_findings(r, calls[r.call_id], engine, None) for r in rows]
+    results = [rescore_findings(r, calls[r.call_id], engine, None) for r in rows]
+    done = [(row, findings) for row, findings, _ in results]
+    moved = {row.call_id: call for row, _, call in results if call is not None}  # new turn states
     mine: dict[str, list[dict[str, Any]]] = {}
     for f in old:
         mine.setdefault(f["call_id"], []).append(f)
-    todo = [] if writer is None else [x for r, x in zip(rows, done)
-                                      if changed(stored[r.call_id], *x, mine.get(r.call_id, []))]
+    todo = [] if writer is None else [
+        x for r, x in zip(rows, done)
+        if r.call_id in moved or changed(stored[r.call_id], *x, mine.get(r.call_id, []))]
     if writer is not None and todo:
-        writer.save_rescored(todo, WRITERS)
+        writer.save_rescored(todo, WRITERS, moved)
     for f in old:
         f["entry"] = f["entry"] or ""
     return old, done, len(todo)

@@ -25,7 +25,8 @@ from typing import Any
 
 import yaml
 
-from pipeline.config import read_yaml
+from pipeline import lexicon
+from pipeline.config import ROOT, read_yaml
 from pipeline.errors import ConfigError
 from pipeline.model import Call, Finding, finding_id
 from pipeline.rules import Rule, build_params, get
@@ -49,6 +50,15 @@ class Scorecard:
     items: tuple[Item, ...]
     version: str  # hash of the scorecard and every lexicon it loaded: findings record it
     path: str = ""
+    lexicon_dir: str = ""
+    loaded: tuple[tuple[str, lexicon.Lexicon], ...] = ()  # (file stem, lexicon) the items share
+
+    def lexicon(self, name: str) -> lexicon.Lexicon:
+        """`lexicons/<name>.txt` of this scorecard: the items' own copy when one uses it."""
+        got = dict(self.loaded).get(name)
+        if got is not None:
+            return got
+        return lexicon.load(Path(self.lexicon_dir or ROOT / "lexicons") / f"{name}.txt")
 
 
 @dataclass(frozen=True)
@@ -74,7 +84,8 @@ def load(path: str | Path) -> Scorecard:
     digest = hashlib.sha256(text.encode())
     for lex in sorted(lexicon_dir.glob("*.txt")):
         digest.update(lex.name.encode() + lex.read_bytes())
-    return Scorecard(tuple(i for i in items if i is not None), digest.hexdigest()[:12], str(path))
+    return Scorecard(tuple(i for i in items if i is not None), digest.hexdigest()[:12], str(path),
+                     str(lexicon_dir), tuple((k.stem, v) for k, v in loaded.items()))
 
 
 def item_lines(text: str) -> list[int]:

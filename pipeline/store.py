@@ -15,7 +15,7 @@ is therefore done once, by the run's coordinator, under the output lock, before 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -128,11 +128,14 @@ class Store:
         if self._dates is not None:
             self._dates[cid] = date
 
-    def save_rescored(self, results: list[tuple[CallRow, list[Finding]]], threads: int = 4) -> None:
-        """Rewrite the findings and `calls` parts of calls re-scored where they are (same date,
-        turns unchanged), as `save_call(row, call, findings, turns=False)` does one by one, each
-        call's `calls` part after its findings; each table is built once for all of them and
-        `threads` write the parts (encoding and fsync let go of the GIL)."""
+    def save_rescored(self, results: list[tuple[CallRow, list[Finding]]], threads: int = 4,
+                      turns: Mapping[str, Call] | None = None) -> None:
+        """Rewrite the findings and `calls` parts of calls re-scored where they are (same date),
+        as `save_call(row, call, findings, turns=False)` does one by one, each call's `calls` part
+        after its findings; each table is built once for all of them and `threads` write the parts
+        (encoding and fsync let go of the GIL). `turns`: calls whose turns changed (new emotion
+        states after a lexicon edit), by id; their turns part is written first."""
+        turns = turns or {}
         found = [finding_rows(fs, r.scorecard_version) for r, fs in results]
         calls = pa.Table.from_pylist([r.record() for r, _ in results], schema=CALLS)
         findings = pa.Table.from_pylist([f for fs in found for f in fs], schema=FINDINGS)
@@ -142,6 +145,8 @@ class Store:
 
         def one(i: int) -> None:
             cid, date = results[i][0].call_id, results[i][0].call_date
+            if cid in turns:
+                self.write("turns", cid, turn_rows(turns[cid]), date)
             write_atomic(findings.slice(starts[i], len(found[i])), self.part("findings", cid, date), **PART)
             write_atomic(calls.slice(i, 1), self.part("calls", cid, date), **PART)
 

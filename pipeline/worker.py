@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__, metadata, pii, rows, scorecard
+from pipeline import __version__, emotion, metadata, pii, rows, scorecard
 from pipeline.config import RunConfig
 from pipeline.errors import AudioError, CallqaError
 from pipeline.ingest import build_call
@@ -60,6 +60,14 @@ class Engine:
         if lex is None:
             lex = lexicon.load(ROOT / "lexicons" / "pii_cues.txt")
         return tuple(e.phrase for e in lex.entries)
+
+    @functools.cached_property
+    def cues(self):
+        """The emotion lexicons of the scorecard (the E-rules' own objects, so their cached states
+        serve the per-turn annotation too): what ingest and a rescore store per turn."""
+        from pipeline import emotion
+
+        return emotion.Cues(self.card.lexicon("emotion"), self.card.lexicon("deescalation"))
 
     @functools.cached_property
     def mono_models(self):
@@ -114,6 +122,9 @@ def process(job: Job, engine: Engine, store: Store) -> CallRow:
                                  timings.__setitem__, lambda: engine.mono_models, row.direction)
         if engine.cfg.mask_pii:  # before the rules, so a rescore of the stored turns sees the same text
             call = pii.mask_call(call, engine.pii_cues)
+        # per-turn emotion from the stored (masked) text and the scorecard's lexicons, as a rescore
+        # derives it: unchanged lexicons then leave every stored turn as it is
+        call = emotion.annotate(call, engine.cues)
         row = dataclasses.replace(row, **dataclasses.asdict(facts))
         findings, failures = score(call, engine, timings)
         row = rows.scored(row, call, findings, failures, timings)
@@ -151,9 +162,14 @@ def rescore_call(row: CallRow | Mapping[str, Any], call: Call, engine: Engine, s
 
 
 def rescore_findings(row: CallRow | Mapping[str, Any], call: Call, engine: Engine, store: Store | None,
-                     source: str | None = None) -> tuple[CallRow, list[Finding]]:
-    """`rescore_call`, also returning the new findings; `store=None` writes nothing (a dry run).
-    The turns part is rewritten only when the call was renamed (its `source` is in it)."""
+                     source: str | None = None) -> tuple[CallRow, list[Finding], Call | None]:
+    """`rescore_call`, also returning the new findings and, when a turn's emotion changed, the call
+    with its new per-turn states (else None); `store=None` writes nothing (a dry run).
+
+    Per-turn emotion is derived again from the stored text and voice numbers with the scorecard's
+    lexicons, so after an edit to emotion.txt or deescalation.txt the states, the call's risk and
+    E001–E003 all follow. The turns part is rewritten only when the call was renamed (its
+    `source` is in it) or a turn's state changed."""
     old = row if isinstance(row, CallRow) else CallRow.from_record(row)
     new = dataclasses.replace(old, scorecard_version=engine.card.version, callqa_version=__version__,
                               processed_at=rows.now())
@@ -162,9 +178,17 @@ def rescore_findings(row: CallRow | Mapping[str, Any], call: Call, engine: Engin
         new = dataclasses.replace(new, source=source, agent_id=fresh.agent_id, call_time=fresh.call_time,
                                   direction=fresh.direction, caller=fresh.caller, call_date=fresh.call_date)
         call = dataclasses.replace(call, source=source)
+    annotated = emotion.annotate(call, engine.cues)
+    moved = _moods(annotated) != _moods(call)
+    call = annotated if moved else call  # the same states: keep the object the rules' caches know
     timings: dict[str, float] = {}
     findings, failures = score(call, engine, timings)
     new = rows.scored(new, call, findings, failures)
     if store is not None:
-        store.save_call(new, call, findings, moved_from=old.call_date, turns=new.source != old.source)
-    return new, findings
+        store.save_call(new, call, findings, moved_from=old.call_date,
+                        turns=new.source != old.source or moved)
+    return new, findings, call if moved else None
+
+
+def _moods(call: Call) -> list[tuple[float | None, str]]:
+    return [(t.emotion, t.emotion_cues) for t in call.turns]

@@ -109,3 +109,34 @@ def test_a_failed_write_stops_the_rescore_and_leaves_only_whole_parts(out, tmp_p
         assert len(read_parts(sorted((out / table).rglob("*.parquet")), schema)) > 0  # all readable
     assert rescoring.rescore(out, engine(card), workers=1).written >= 1
     assert rescoring.rescore(out, engine(card), workers=1).written == 0
+
+
+def test_an_emotion_lexicon_edit_rewrites_the_turn_states_and_risk_of_the_calls_it_touches(out, tmp_path):
+    """Per-turn emotion is derived again from the stored text with the scorecard's lexicons: a
+    new `emotion.txt` entry that fires in one call rewrites that call's turns part (its states)
+    and its risk; the other call's turns part keeps its bytes; a dry run writes nothing."""
+    import shutil
+
+    rescoring.rescore(out, engine(), workers=1)  # settle the store on the shipped lexicons
+    shutil.copytree(ROOT / "configs", tmp_path / "cfg" / "configs")
+    shutil.copytree(ROOT / "lexicons", tmp_path / "cfg" / "lexicons")
+    lex = tmp_path / "cfg" / "lexicons" / "emotion.txt"
+    lex.write_text(lex.read_text(encoding="utf-8") + "查一下我的账单 | kind=negative\n", encoding="utf-8")
+    card = tmp_path / "cfg" / "configs" / "scorecard.yaml"
+
+    def turns(name):
+        path = next(p for p in (out / "turns").rglob("*.parquet") if pq.read_table(p)["source"][0].as_py() == name)
+        return path, {t["turn_id"]: (t["emotion"], t["emotion_cues"]) for t in pq.read_table(path).to_pylist()}
+
+    calm, before = turns("2026-11-21/A002_calm.wav")
+    busy, busy_before = turns("2026-11-21/A001_busy.wav")
+    snapshot = parts(out)
+    rescoring.rescore(out, engine(card), dry_run=True)
+    assert parts(out) == snapshot
+    rescoring.rescore(out, engine(card), workers=1)
+    _, after = turns("2026-11-21/A002_calm.wav")
+    changed = {k: v for k, v in after.items() if v != before[k]}
+    assert len(changed) == 1 and "negative" in next(iter(changed.values()))[1].split(",")
+    assert parts(out)[busy.relative_to(out).as_posix()] == snapshot[busy.relative_to(out).as_posix()]
+    risk = {r.source: r.complaint_risk for r in Store(out).rows()}
+    assert risk["2026-11-21/A002_calm.wav"] > 0
