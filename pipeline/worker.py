@@ -62,11 +62,14 @@ class Engine:
         return tuple(e.phrase for e in lex.entries)
 
     @functools.cached_property
-    def cues(self):
-        """The emotion lexicons of the scorecard (the E-rules' own objects, so their cached states
-        serve the per-turn annotation too): what ingest and a rescore store per turn."""
-        from pipeline import emotion
-
+    def cues(self) -> emotion.Cues:
+        """The emotion lexicons ingest and a rescore derive per-turn states with: the E-rules' own
+        `words` and `replies` (the same objects, so the states they cache serve both), else the
+        scorecard's emotion.txt and deescalation.txt."""
+        for item in self.card.items:
+            words, replies = (getattr(item.params, k, None) for k in ("words", "replies"))
+            if words is not None and replies is not None:
+                return emotion.Cues(words, replies)
         return emotion.Cues(self.card.lexicon("emotion"), self.card.lexicon("deescalation"))
 
     @functools.cached_property
