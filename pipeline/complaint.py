@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from pipeline.emotion import LABELS, Options, State
+from pipeline.emotion import LABELS, REPLY_WINDOW_S, Options, State
 from pipeline.model import Call, Role, Seconds, Turn
 from pipeline.text import key_of
 
@@ -37,7 +37,7 @@ class Episode:
 
 
 def episodes(call: Call, states: Iterable[State], codes_of: Codes, upset: float = Options.upset,
-             reply_turns: int = 2, window_s: Seconds = 15.0) -> list[Episode]:
+             reply_turns: int = 2, window_s: Seconds = REPLY_WINDOW_S) -> list[Episode]:
     out = []
     agent = call.by(Role.AGENT)
     for s in states:

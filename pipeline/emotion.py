@@ -244,17 +244,26 @@ def default_cues() -> Cues:
                 lexicon.load(ROOT / "lexicons" / "deescalation.txt"))
 
 
+# How long after an upset customer turn an agent turn counts as the reply (complaint.episodes).
+REPLY_WINDOW_S = 15.0
+
+
 def annotate(call: Call, cues: Cues | None = None) -> Call:
-    """The call with `emotion` / `emotion_cues` set: customer turns their state, agent turns
-    their reply codes (soothe, followup, argue) so the per-call summary needs no lexicon."""
+    """The call with `emotion` / `emotion_cues` set: customer turns their state, agent turns that
+    start within `REPLY_WINDOW_S` of an upset customer turn their reply codes (soothe, followup,
+    argue), so the per-call summary (complaint.outlook) needs no lexicon; other agent turns none
+    (nothing reads them, and looking every agent turn up was a tenth of a rescore)."""
     cues = cues or default_cues()
     by_id = {s.turn.id: s for s in states(call, cues.words)}
+    upset = [s.turn for s in by_id.values() if s.upset]
     out = []
     for t in call.turns:
         if t.id in by_id:
             s = by_id[t.id]
             t = replace(t, emotion=s.score, emotion_cues=",".join(s.codes))
         else:
-            t = replace(t, emotion=None, emotion_cues=",".join(reply_codes(t, cues.replies)))
+            answers = any(u.start < t.start <= u.end + REPLY_WINDOW_S for u in upset)
+            codes = reply_codes(t, cues.replies) if answers else ()
+            t = replace(t, emotion=None, emotion_cues=",".join(codes))
         out.append(t)
     return replace(call, turns=tuple(out))

@@ -122,7 +122,7 @@ def test_jieba_reads_its_cache_or_builds_it(tmp_path):
     import subprocess
     import sys
 
-    probe = ("from pipeline.rules.spans import word_bounds; import jieba; "
+    probe = ("from pipeline.rules.words import word_bounds; import jieba; "
              "cut = sorted(word_bounds('请您稍等一下我帮您查询')); print(jieba.dt.total, len(jieba.dt.FREQ), cut)")
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     first = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True)

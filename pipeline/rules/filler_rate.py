@@ -15,10 +15,10 @@ from pipeline.rules.spans import (
     heard,
     key_of,
     placed,
-    pos_words,
     speech_minutes,
     standalone,
 )
+from pipeline.rules.words import pos_words
 from pipeline.text import Keyed
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pipeline.lexicon import Lexicon
 from pipeline.model import Call, Evidence, Role, Seconds, Turn
 from pipeline.rules.registry import lexicon_file, rule
-from pipeline.rules.spans import asks, find, is_empty, is_question, pos_words, turn_confidence
+from pipeline.rules.spans import asks, find, is_empty, is_question, turn_confidence
+from pipeline.rules.words import pos_words
 from pipeline.text import han_count
 
 

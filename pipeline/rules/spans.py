@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import marshal
 import re
-import tempfile
 from collections.abc import Iterator
-from functools import lru_cache
-from pathlib import Path
 
 from pipeline.lexicon import Hit, Lexicon
 from pipeline.model import Call, Evidence, Role, Seconds, Turn
+from pipeline.rules.words import word_bounds
 from pipeline.text import Keyed, key_of, pinyin
 
 
@@ -114,60 +111,6 @@ def placed(k: Keyed, start: int, end: int, at: str) -> bool:
     return at == "any" or (at == "start" and starts) or (at == "end" and ends) or (
         at == "alone" and starts and ends
     )
-
-
-@lru_cache(maxsize=1)
-def _jieba():
-    """jieba, its default dictionary loaded (lazily: the first rule that cuts words pays for it).
-
-    jieba reads its prefix-dictionary cache with `marshal.load` on the open file, which reads it
-    object by object: 0.75-0.9 s on a 2026 EPYC, against 0.2 s for `marshal.loads` of the same
-    bytes. A rescore pays this once before its processes fork, while the other cores wait, so
-    the cache jieba wrote is read here in one go; jieba's own loading (which also builds the
-    cache when there is none) takes over if the file is missing or unreadable.
-    """
-    import jieba
-
-    jieba.setLogLevel(60)  # jieba logs "Building prefix dict…" to stderr otherwise
-    dt = jieba.dt
-    if not dt.initialized and dt.dictionary == jieba.DEFAULT_DICT and not dt.cache_file:
-        cache = Path(dt.tmp_dir or tempfile.gettempdir()) / "jieba.cache"
-        try:
-            freq, total = marshal.loads(cache.read_bytes())
-            if isinstance(freq, dict) and isinstance(total, int) and freq:
-                with dt.lock:
-                    dt.FREQ, dt.total, dt.initialized = freq, total, True
-        except (OSError, EOFError, ValueError, TypeError):
-            pass
-    dt.check_initialized()
-    return jieba
-
-
-@lru_cache(maxsize=8192)
-def word_bounds(text: str) -> frozenset[int]:
-    """Indices into `text` where a jieba word starts or ends (punctuation is its own word).
-
-    A lexicon hit whose both ends are word bounds is a word of its own, not part of a longer word
-    (嘛 in 干嘛, 额 in 额度). jieba is imported lazily: it loads its dictionary on first use.
-    """
-    bounds, pos = {0}, 0
-    for piece in _jieba().cut(text, HMM=False):
-        pos += len(piece)
-        bounds.add(pos)
-    return frozenset(bounds)
-
-
-@lru_cache(maxsize=4096)
-def pos_words(text: str) -> tuple[tuple[int, int, str, str], ...]:
-    """(start, end, word, flag) of `text` by jieba.posseg, in text indices (lazily imported)."""
-    _jieba()
-    import jieba.posseg
-
-    out, pos = [], 0
-    for w, flag in jieba.posseg.cut(text, HMM=False):
-        out.append((pos, pos + len(w), w, flag))
-        pos += len(w)
-    return tuple(out)
 
 
 def standalone(k: Keyed, start: int, end: int) -> bool:

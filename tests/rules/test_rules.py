@@ -77,5 +77,6 @@ def test_every_module_is_registered():
         "registry",
         "spans",
         "waits",
+        "words",
     }
     assert modules == {r.name for r in RULES.values()}
