@@ -69,12 +69,13 @@ def could_hit(entries: tuple[Entry, ...], k: Keyed) -> list[Entry]:
             sounds.append((_spaced(e.key), syllables[0], syllables[-1]))
         got = _INDEXES[id(entries)] = (entries, by_char, by_syllable, sounds)
     _, by_char, by_syllable, sounds = got
-    picked = {i for ch in set(k.key) for i in by_char.get(ch, ())}
-    syllables = set(pinyin(k.key)) if by_syllable else set()
-    picked.update(i for s in syllables for i in by_syllable.get(s, ()))
+    chars, syllables, heard = _heard(k.key)
+    # set intersections in C: a text has ~30 distinct characters, a lexicon a few dozen first ones
+    picked = {i for ch in by_char.keys() & chars for i in by_char[ch]}
+    if by_syllable:
+        picked.update(i for s in by_syllable.keys() & syllables for i in by_syllable[s])
     if not picked:
         return []
-    heard = _spaced(k.key)
     out = []
     for i in sorted(picked):
         e = entries[i]
@@ -84,6 +85,12 @@ def could_hit(entries: tuple[Entry, ...], k: Keyed) -> list[Entry]:
                 or (e.fuzzy and len(e.key) >= 3 and first in syllables and last in syllables)):
             out.append(e)
     return out
+
+
+@lru_cache(maxsize=8192)
+def _heard(key: str) -> tuple[frozenset[str], frozenset[str], str]:
+    """A text key's characters, syllables and spaced pinyin, for every lexicon asked about it."""
+    return frozenset(key), frozenset(pinyin(key)), _spaced(key)
 
 
 @lru_cache(maxsize=8192)
