@@ -12,7 +12,8 @@ store is stamped with another callqa version, as after an upgrade); the same aga
 nothing changed and writes no part; and a real rescore after deleting one forbidden-phrase entry
 (what a QA lead does; the scorecard version is in every row and finding, so every call's parts are
 rewritten). Each step runs as `callqa` would: a fresh process, its start, imports and the
-rules' dictionaries included; the count of calls rewritten is the one it printed. The
+rules' dictionaries included; the count of calls rewritten is the one it printed; beside each
+wall time, the CPU seconds of the command and its processes (steadier on a shared machine). The
 `callqa run` time for the same audio is an estimate: audio seconds ÷ the × real time measured by
 bench/bench.py (README, "Performance"), not a measurement.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -113,11 +115,17 @@ def timed(argv: list[str]) -> tuple[float, str]:
     the imports and the rules' dictionaries (jieba, pinyin) are in the time. Progress lines go
     where a log would take them (here: nowhere)."""
     cmd = [sys.executable, "-c", CLI, *argv]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
     took = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command and its fork pool
+    CPU.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     assert done.returncode == 0, (argv, done.stdout[-2000:])
     return took, done.stdout
+
+
+CPU: list[float] = []  # CPU seconds of each `timed` command, in order
 
 
 CLI = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from pipeline.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -157,14 +165,16 @@ def main() -> None:
     changed = text.splitlines()[0] if text else ""
     run_s = audio / RUN_X_REALTIME
     n = args.calls
-    print(f"| step | {n} calls |\n|---|---:|")
-    print(f"| `rescore --dry-run` (read, score, diff; writes nothing) | {dry:.1f} s |")
+    cpu = dict(zip(("dry", "full", "same", "edit"), CPU))
+    print(f"| step | {n} calls | CPU s |\n|---|---:|---:|")
+    print(f"| `rescore --dry-run` (read, score, diff; writes nothing) | {dry:.1f} s | {cpu['dry']:.1f} |")
     print(f"| `rescore`, shipped lexicons, store from another callqa version "
-          f"({written(text_full, n)}) | {full:.1f} s |")
-    print(f"| `rescore` again, nothing changed ({written(text_same, n)}) | {same:.1f} s |")
-    print(f"| `rescore` after deleting 不知道 from forbidden.txt ({written(text, n)}) | {edit:.1f} s |")
+          f"({written(text_full, n)}) | {full:.1f} s | {cpu['full']:.1f} |")
+    print(f"| `rescore` again, nothing changed ({written(text_same, n)}) | {same:.1f} s | {cpu['same']:.1f} |")
+    print(f"| `rescore` after deleting 不知道 from forbidden.txt ({written(text, n)}) | {edit:.1f} s "
+          f"| {cpu['edit']:.1f} |")
     print(f"| `callqa run` on the same {audio / 3600:.1f} h of audio (estimate: ÷ {RUN_X_REALTIME}× real time) "
-          f"| ≈ {run_s / 60:.0f} min |")
+          f"| ≈ {run_s / 60:.0f} min | |")
     print(f"\nfirst line of the output: {changed}", file=sys.stderr)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores",
           file=sys.stderr)
