@@ -53,6 +53,18 @@ class Scorecard:
     lexicon_dir: str = ""
     loaded: tuple[tuple[str, lexicon.Lexicon], ...] = ()  # (file stem, lexicon) the items share
 
+    def cues(self):
+        """The emotion lexicons per-turn states are derived with (at ingest, on a rescore, after a
+        swap): the E-rules' own `words` and `replies` (the same objects, so the states they cache
+        serve both), else this scorecard's emotion.txt and deescalation.txt."""
+        from pipeline.emotion import Cues
+
+        for item in self.items:
+            words, replies = (getattr(item.params, k, None) for k in ("words", "replies"))
+            if words is not None and replies is not None:
+                return Cues(words, replies)
+        return Cues(self.lexicon("emotion"), self.lexicon("deescalation"))
+
     def lexicon(self, name: str) -> lexicon.Lexicon:
         """`lexicons/<name>.txt` of this scorecard: the items' own copy when one uses it."""
         got = dict(self.loaded).get(name)

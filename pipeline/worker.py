@@ -63,14 +63,7 @@ class Engine:
 
     @functools.cached_property
     def cues(self) -> emotion.Cues:
-        """The emotion lexicons ingest and a rescore derive per-turn states with: the E-rules' own
-        `words` and `replies` (the same objects, so the states they cache serve both), else the
-        scorecard's emotion.txt and deescalation.txt."""
-        for item in self.card.items:
-            words, replies = (getattr(item.params, k, None) for k in ("words", "replies"))
-            if words is not None and replies is not None:
-                return emotion.Cues(words, replies)
-        return emotion.Cues(self.card.lexicon("emotion"), self.card.lexicon("deescalation"))
+        return self.card.cues()  # per-turn emotion lexicons, loaded once per worker
 
     @functools.cached_property
     def mono_models(self):

@@ -17,6 +17,7 @@ from pipeline.review import auth, calibration, db, decisions, export, index, que
 from pipeline.review.score import Caps, Category, score  # noqa: E402
 from pipeline.review.swap import swap_call, swapped  # noqa: E402
 from pipeline.review.testing import BUSY, SCORECARD, make_out  # noqa: E402
+from pipeline.store import Store, read_parts  # noqa: E402
 from pipeline.testing import call  # noqa: E402
 
 
@@ -224,3 +225,28 @@ def test_swap_waits_for_no_batch(out):
     busy = conn.execute("SELECT call_id, call_date FROM calls_index LIMIT 1").fetchone()
     with run_lock(out), pytest.raises(BusyError):
         swap_call(out, busy["call_id"], busy["call_date"], scorecard.load(SCORECARD))
+
+
+def test_a_swap_moves_the_emotion_states_and_settles_a_mono_calls_roles(tmp_path):
+    """After a swap the customer's per-turn states are the new customer's (the old agent's words),
+    the risk follows; on a mixed (mono) call the roles count as settled and findings regain the
+    confidence the role guess had cost them."""
+    from pipeline import emotion
+    from pipeline.tables import TURNS
+
+    out = tmp_path / "out"
+    spec = ("A 0.5 3.0 您好很高兴为您服务\nC 3.5 6.0 好的\n"
+            "A 6.5 10.0 你们太过分了，我要投诉你们\nC 10.5 12.0 抱歉给您添麻烦了，我马上帮您处理")
+    make_out(out, calls=[("2026-11-21/A009_swap.wav", spec, "2026-11-21", "A009")])
+    store = Store(out)
+    (row,) = store.rows()
+    mono = replace(row, mixed=True, role_confidence=0.6, reliability=0.54)
+    store.save_call(mono, store.load_call(row), [], turns=False)
+    swap_call(out, row.call_id, row.call_date, scorecard.load(SCORECARD))
+    (after,) = Store(out).rows()
+    turns = read_parts(sorted((out / "turns").rglob("*.parquet")), TURNS).to_pylist()
+    angry = next(t for t in turns if "投诉" in t["text"])
+    assert angry["role"] == "customer" and angry["emotion"] >= emotion.Options.upset
+    assert all(t["emotion"] is None for t in turns if t["role"] == "agent")
+    assert after.complaint_risk and after.complaint_risk > 0.3
+    assert after.role_confidence == 1.0 and after.reliability == 0.9 and after.role_reasons

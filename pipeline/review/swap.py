@@ -3,7 +3,8 @@
 The stored turns are rebuilt with roles exchanged and re-scored with the scorecard; turns,
 findings and the calls row are rewritten through the Store (calls row last, as the batch does).
 Stereo and mono calls alike: a mono call's roles come from diarisation and a guess from what each
-voice said, so a swap also marks its roles as settled (role confidence 1).
+voice said, so a swap also marks its roles as settled (role confidence 1). The per-turn emotion
+states are derived again for the new customer, and the call's complaint risk with them.
 Decisions are not touched: findings that change show as "needs re-review".
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipeline import rows
+from pipeline import emotion, rows
 from pipeline.lock import run_lock
 from pipeline.model import Call, Role
 from pipeline.scorecard import Scorecard, evaluate
@@ -44,7 +45,7 @@ def _swap(store: Store, call_id: str, call_date: str, card: Scorecard) -> int:
     call = store.load_call(row) if row else None
     if row is None or call is None:
         raise LookupError(f"通话 {call_id} 不在结果文件夹中，或没有转写")
-    call = swapped(call)
+    call = emotion.annotate(swapped(call), card.cues())  # the customer's states move with the role
     if row.mixed and row.role_confidence:
         # One mixed channel: the roles were a guess from what each voice said (pipeline/roles.py);
         # an inspector's swap settles them, so findings stop paying for that doubt.
