@@ -15,7 +15,8 @@ Re-score every call stored in OUT from its turns and words with the current scor
 lexicons (no audio, no ASR: seconds for a day of calls), and print what changed, per rule and per
 lexicon entry: each finding added or removed, with its call, time and quote. Inspectors' decisions
 are never lost: a decided finding that goes or changes keeps its decision, shown as 需复核 in the
-workbench; the diff says how many.
+workbench; the diff says how many. Customer emotion per turn (and each call's complaint risk) is
+derived again too, so edits to lexicons/emotion.txt and deescalation.txt reach the review queue.
 
 examples:
   callqa rescore /data/qa/2026-11 --dry-run        what deleting a line of lexicons/forbidden.txt
