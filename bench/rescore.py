@@ -75,7 +75,7 @@ def synthesize(out: Path, n: int, seed: int = 0) -> float:
     store = Store(out)
     store.recover()
     stamp = rows.Stamp("synthetic", "bench", card.version, "bench")
-    cues = emotion.Cues(card.lexicon("emotion"), card.lexicon("deescalation"))
+    cues = card.cues()  # what ingest annotates turns with
     base = templates()
     audio = 0.0
     for i in range(n):

@@ -48,3 +48,16 @@ def test_tag_cache_is_built_once_then_read(tmp_path):
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
     assert len(list(tmp_path.glob("callqa-jieba-tags-*.marshal"))) == 1
     assert runs[0].stdout == runs[1].stdout and "'n'" in runs[0].stdout
+
+
+def test_jieba_reads_its_cache_or_builds_it(tmp_path):
+    """The fast path (marshal.loads of jieba's cache) gives jieba's own dictionary; with no cache
+    (a fresh machine) jieba builds and writes it, and the next process reads it."""
+    probe = ("from pipeline.rules.words import word_bounds; import jieba; "
+             "cut = sorted(word_bounds('请您稍等一下我帮您查询')); print(jieba.dt.total, len(jieba.dt.FREQ), cut)")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert (tmp_path / "jieba.cache").exists(), first.stderr
+    second = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert first.returncode == second.returncode == 0, second.stderr
+    assert first.stdout == second.stdout and first.stdout.split()[0] != "0"
