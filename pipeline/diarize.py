@@ -28,7 +28,7 @@ STEP_S = 0.05
 @dataclass(frozen=True, slots=True)
 class Options:
     window_s: Seconds = 1.5  # 3D-Speaker / senko subsegment length
-    shift_s: Seconds = 1.0  # AMI clips (tests/data/diarization): 1.0 s attributes as well as 0.75 s at 3/4 of the cost
+    shift_s: Seconds = 1.0  # AMI clips (../shared/realspeech/ami): 1.0 s attributes as well as 0.75 s at 3/4 of the cost
     min_window_s: Seconds = 0.4  # shorter regions get no embedding of their own
     min_piece_s: Seconds = 0.6  # shorter label runs join a neighbour
     one_voice_cos: float = 0.8  # centroids this alike are one speaker

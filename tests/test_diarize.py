@@ -1,6 +1,8 @@
 """Diarisation: the window plan, the label smoothing, and real two-speaker speech nobody here recorded.
 
-tests/data/diarization holds two 30 s AMI excerpts with reference speaker timings (README there).
+`../shared/realspeech/ami` holds two 30 s AMI excerpts with reference speaker timings (its README);
+the real-speech test skips where that folder is absent (a user's machine), and nothing of it is
+ever copied into this repository.
 The attribution measured is the share of single-speaker reference speech that our VAD found and
 gave to the right voice (under the best mapping of our two voices onto theirs); the diarisation
 error rate (missed + false alarm + confusion over reference speech, no collar) is printed too.
@@ -14,7 +16,8 @@ import pytest
 from pipeline import audio, campplus, config, diarize, turns
 from pipeline.config import ROOT
 
-DATA = Path(__file__).parent / "data" / "diarization"
+DATA = ROOT.parent / "shared" / "realspeech" / "ami"
+needs_ami = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/realspeech/ami is absent")
 WEIGHTS = ROOT / config.MonoOptions().speaker_model
 needs_weights = pytest.mark.skipif(not WEIGHTS.is_file(), reason="run `make model` (models/speaker.py) first")
 
@@ -66,7 +69,8 @@ def weights():
 
 
 @needs_weights
-@pytest.mark.parametrize("clip", ["ami_es2003a_0-30s", "ami_es2003b_0-30s"])
+@needs_ami
+@pytest.mark.parametrize("clip", ["ami_dev00", "ami_dev01"])
 def test_real_two_speaker_speech_is_attributed_to_the_right_voice(weights, clip):
     cfg = config.load()
     a = audio.load(DATA / f"{clip}.flac")
