@@ -263,9 +263,9 @@ def test_binding_beyond_localhost_warns(out, monkeypatch, capsys):
     from pipeline.review import app as app_module
 
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
-    app_module.serve(out, SCORECARD, "0.0.0.0", 8000, None)
+    app_module.serve(out, SCORECARD, app_module.Listen("0.0.0.0", 8000))
     assert "警告" in capsys.readouterr().err
-    app_module.serve(out, SCORECARD, "127.0.0.1", 8000, None)
+    app_module.serve(out, SCORECARD, app_module.Listen("127.0.0.1", 8000))
     assert "警告" not in capsys.readouterr().err
 
 

@@ -1,7 +1,10 @@
-"""State-changing requests: log in and out, decide, add a missed deduction, swap the channels.
+"""State-changing requests: decide, add or withdraw a missed deduction, swap the channels.
 
-Every POST passes `signed_in_form` (session, then CSRF) first; the login passes `checked_form`. A form posted by a browser without JavaScript gets
-a redirect back to the page; the page's script asks for JSON and swaps in the re-rendered parts.
+Every POST passes `signed_in_form` (session, then CSRF) first, then inputs.py checks every value
+(ids, finite times inside the call, points inside the item's range): a bad one is a 400 with a
+Chinese sentence and nothing stored. A form posted by a browser without JavaScript gets a
+redirect back to the page; the page's script asks for JSON and swaps in the re-rendered parts.
+(Logging in and out is login.py.)
 """
 
 from __future__ import annotations
@@ -10,50 +13,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from pipeline.lock import BusyError
-from pipeline.review import auth, media
 from pipeline.review import decisions as dec
+from pipeline.review import inputs, media
 from pipeline.review.pages import call_context, findings_of
 from pipeline.review.swap import swap_call
 from pipeline.review.web import (
-    checked_form,
+    State,
     current_user,
     fragment,
     refused,
-    render,
-    secure,
     signed_in_form,
     state,
     wants_json,
 )
-
-
-async def login_page(request: Request) -> Response:
-    return render(request, "login.html")
-
-
-async def login(request: Request) -> Response:
-    form = await checked_form(request)
-    if form is None:
-        return refused()
-    st = state(request)
-    name, password = form.get("name", "").strip()[:64], form.get("password", "")
-    client = request.client.host if request.client else "?"
-    if st.limiter.blocked(client, name):
-        return render(request, "login.html", status=429, error="登录失败次数过多，请 5 分钟后再试")
-    user = auth.authenticate(st.conn, name, password)
-    if user is None:
-        st.limiter.failed(client, name)
-        return render(request, "login.html", status=401, error="用户名或密码错误", name=name)
-    request.session.clear()  # a new session id on login: no fixation
-    request.session["user"] = user.name
-    return RedirectResponse("/", status_code=303)
-
-
-async def logout(request: Request) -> Response:
-    if await checked_form(request) is None:
-        return refused()
-    request.session.clear()
-    return RedirectResponse("/login", status_code=303)
 
 
 def _back(request: Request, call_id: str, anchor: str = "") -> Response:
@@ -63,7 +35,7 @@ def _back(request: Request, call_id: str, anchor: str = "") -> Response:
     st, user = state(request), current_user(request)
     assert user is not None
     ctx = call_context(st.conn, st.caps, call_id, user)
-    return secure(
+    return (
         JSONResponse(
             {
                 "ok": True,
@@ -97,12 +69,19 @@ async def decide(request: Request) -> Response:
     user, form = got
     st = state(request)
     call_id, fid = request.path_params["call_id"], request.path_params["finding_id"]
+    try:
+        inputs.ident(call_id, what="通话编号")
+        inputs.ident(fid, what="建议扣分编号")
+    except inputs.BadInput as e:
+        return refused(str(e), 400)
     finding = next((f for f in findings_of(st.conn, call_id) if f["id"] == fid), None)
     if finding is None:
         return refused("这条建议扣分已不存在（可能已重新评分），请刷新页面", 404)
     action = form.get("action", "")
+    if action not in ("confirm", "reject", "points", "comment"):
+        return refused("未知的操作", 400)
     try:
-        points = float(form["points"]) if action == "points" else None
+        points = _points(st, finding["item"], form.get("points")) if action == "points" else None
         dec.decide(
             st.conn,
             user.name,
@@ -112,9 +91,21 @@ async def decide(request: Request) -> Response:
             points=points,
             comment=form.get("comment") if "comment" in form else None,
         )
-    except (ValueError, KeyError) as e:
-        return refused(str(e) if isinstance(e, ValueError) and str(e) else "输入无效", 400)
+    except ValueError as e:  # BadInput, or decisions' own check (a reject without a reason)
+        return refused(str(e) or "输入无效", 400)
     return _back(request, call_id, f"#f-{fid}")
+
+
+def _points(st: State, item_id: str, text: str | None) -> float:
+    """Points typed for `item_id`, inside that item's range (0–100 for an item the scorecard
+    no longer has: the finding came from an older one)."""
+    item = next((i for i in st.card.items if i.id == item_id), None)
+    if item is None:
+        value = inputs.number(text, "扣分")
+        if not 0 <= value <= dec.MAX_POINTS:
+            raise inputs.BadInput(f"扣分必须在 0 到 {dec.MAX_POINTS:g} 之间")
+        return round(value, 2)
+    return inputs.points(text, item)
 
 
 async def missed(request: Request) -> Response:
@@ -123,25 +114,24 @@ async def missed(request: Request) -> Response:
         return got
     user, form = got
     st, call_id = state(request), request.path_params["call_id"]
-    if (
-        st.conn.execute("SELECT 1 FROM calls_index WHERE call_id = ?", (call_id,)).fetchone()
-        is None
-    ):
+    row = (
+        st.conn.execute("SELECT duration_s FROM calls_index WHERE call_id = ?", (call_id,)).fetchone()
+        if inputs.ID.match(call_id)
+        else None
+    )
+    if row is None:
         return refused("没有这通电话", 404)
-    item = form.get("item", "")
-    if item not in st.caps.titles:
+    item = next((i for i in st.card.items if i.id == form.get("item", "")), None)
+    if item is None:
         return refused("请选择评分项", 400)
     try:
-        start, end = float(form.get("start_s", "")), float(form.get("end_s", ""))
-        default = next(i.points for i in st.card.items if i.id == item)
-        points = float(form["points"]) if form.get("points") else default
+        start, end = inputs.span(form.get("start_s"), form.get("end_s"), row["duration_s"])
+        points = inputs.points(form["points"], item) if form.get("points") else item.points
         dec.add_missed(
-            st.conn, user.name, call_id, item, start, end, points, form.get("comment", "")
+            st.conn, user.name, call_id, item.id, start, end, points, form.get("comment", "")
         )
     except ValueError as e:
-        return refused(
-            str(e) if "扣分" in str(e) or "时间" in str(e) else "起止时间或分值无效", 400
-        )
+        return refused(str(e) or "起止时间或分值无效", 400)
     return _back(request, call_id, "#missed")
 
 
@@ -150,6 +140,11 @@ async def withdraw(request: Request) -> Response:
     if isinstance(got, Response):
         return got
     user, _form = got
+    try:
+        inputs.ident(request.path_params["call_id"], what="通话编号")
+        inputs.ident(request.path_params["missed_id"], inputs.MISSED_ID, "补充扣分编号")
+    except inputs.BadInput as e:
+        return refused(str(e), 400)
     try:
         dec.withdraw(state(request).conn, user.name, request.path_params["missed_id"])
     except ValueError as e:

@@ -9,15 +9,19 @@ is already 1 (everyone gave the same answer), the case where it would divide by 
 from __future__ import annotations
 
 import itertools
+import re
 import sqlite3
 from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from pipeline.review import auth, quality, queue
+from pipeline.review import auth, inputs, quality, queue
 from pipeline.review.db import transaction
 from pipeline.review.web import lead_or_refusal, refused, render, signed_in_form, state
+
+
+MAX_ASSIGN = 200  # calls per assignment: a calibration round, and under SQLite's variable limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +123,12 @@ async def assign(request: Request) -> Response:
     names = [
         n for n in form_all.getlist("inspector") if isinstance(n, str) and auth.get_user(st.conn, n)
     ]
-    ids = [c.strip() for c in form.get("call_ids", "").split() if c.strip()]
-    if not ids and form.get("top", "").isdigit():
+    ids = [c for c in form.get("call_ids", "").split() if inputs.ID.match(c)][:MAX_ASSIGN]
+    if not ids and re.fullmatch(r"[0-9]{1,3}", form.get("top", "").strip()):
         ids = [
             r["call_id"]
             for r in queue.page(
-                st.conn, queue.Filters(), None, user.name, 1, min(int(form["top"]), 200)
+                st.conn, queue.Filters(), None, user.name, 1, min(int(form["top"]), MAX_ASSIGN)
             ).rows
         ]
     known = (

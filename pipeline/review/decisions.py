@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.review.db import transaction
+from pipeline.review.inputs import finite
+from pipeline.review.view import MAX_CLOCK_S
 
 # Reasons an inspector gives for rejecting a suggestion (issue 14); the keys are stored.
 REASONS = {
@@ -60,8 +62,17 @@ _COLUMNS = (
 )
 
 
+_NUMBERS = {"points": MAX_POINTS, "machine_points": MAX_POINTS, "start_s": MAX_CLOCK_S,
+            "end_s": MAX_CLOCK_S}
+
+
 def _decision(row: sqlite3.Row) -> Decision:
-    return Decision(*(row[k.strip()] for k in _COLUMNS.split(",")))
+    """A stored event; a number no decision can have (NaN, inf, 1e308, negative: rows stored
+    before issue #28's checks) reads as None, so it deducts nothing and every page renders."""
+    return Decision(*(
+        finite(row[k], 0.0, _NUMBERS[k]) if k in _NUMBERS and row[k] is not None else row[k]
+        for k in (c.strip() for c in _COLUMNS.split(","))
+    ))
 
 
 def current(conn: sqlite3.Connection, call_id: str, user: str | None) -> list[Decision]:
@@ -121,7 +132,7 @@ def decide(
         elif action == "points":
             verdict, new_points, new_reason = "confirmed", points, ""
         elif action != "comment":
-            raise ValueError(f"unknown action {action!r}")
+            raise ValueError("未知的操作")
         text = (comment if comment is not None else (prev.comment if prev else "")).strip()[:2000]
         return _append(conn, user=user, call_id=finding["call_id"], finding_id=finding["id"],
                        action=action, verdict=verdict, reason=new_reason, points=new_points,
@@ -143,7 +154,7 @@ def add_missed(
     """A deduction the rules did not suggest (what recall is measured against)."""
     if not item:
         raise ValueError("请选择评分项")
-    if not (0 <= start_s <= end_s):
+    if not (0 <= start_s <= end_s <= MAX_CLOCK_S):  # also false for NaN and inf
         raise ValueError("起止时间不正确")
     with transaction(conn):
         return _append(conn, user=user, call_id=call_id, finding_id=f"m-{secrets.token_hex(8)}",
@@ -172,7 +183,7 @@ def note(conn: sqlite3.Connection, user: str, call_id: str, action: str, comment
 
 
 def _points(points: float | None) -> float:
-    if points is None or not (0 <= float(points) <= MAX_POINTS):
+    if points is None or not (0 <= float(points) <= MAX_POINTS):  # NaN fails too
         raise ValueError(f"扣分必须在 0 到 {MAX_POINTS:g} 之间")
     return round(float(points), 2)
 

@@ -5,7 +5,10 @@
                                       join with `findings` on finding_id = id
     OUT/review_events/events.parquet  the whole audit trail, one row per action
 
-Written atomically (tmp + rename) by `callqa reviews export OUT` and when `callqa review` stops.
+Written atomically (tmp + rename) by `callqa reviews export OUT` and when `callqa review` stops,
+mode 0600 (files.write_private): decisions and comments are the reviewers' to share, by chmod or
+copy, not every local account's. A number no decision can have (NaN, inf: a row stored before
+issue #28's input checks) is exported as null.
 """
 
 from __future__ import annotations
@@ -16,7 +19,17 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipeline.review import index
-from pipeline.store import write_atomic
+from pipeline.review.decisions import MAX_POINTS
+from pipeline.review.files import write_private
+from pipeline.review.inputs import finite
+from pipeline.review.view import MAX_CLOCK_S
+
+_BOUNDS = {"points": MAX_POINTS, "machine_points": MAX_POINTS, "start_s": MAX_CLOCK_S,
+           "end_s": MAX_CLOCK_S}
+
+
+def _clean(r: sqlite3.Row, key: str) -> float | None:
+    return None if r[key] is None else finite(r[key], 0.0, _BOUNDS[key])
 
 REVIEWS = pa.schema(
     [
@@ -72,8 +85,8 @@ def review_rows(conn: sqlite3.Connection) -> list[dict]:
     out = []
     for r in rows:
         missed = r["finding_id"].startswith("m-")
-        machine = r["machine_points"]
-        human = r["points"]
+        machine = _clean(r, "machine_points")
+        human = _clean(r, "points")
         effective = 0.0
         if r["verdict"] in ("confirmed", "missed"):
             effective = human if human is not None else (machine or 0.0)
@@ -87,8 +100,8 @@ def review_rows(conn: sqlite3.Connection) -> list[dict]:
                 "verdict": r["verdict"],
                 "reason": r["reason"],
                 "item": r["item"],
-                "start_s": r["start_s"],
-                "end_s": r["end_s"],
+                "start_s": _clean(r, "start_s"),
+                "end_s": _clean(r, "end_s"),
                 "machine_points": machine,
                 "human_points": human,
                 "points": effective,
@@ -110,11 +123,12 @@ def export(conn: sqlite3.Connection, out: Path) -> tuple[Path, int]:
     index.refresh(conn, out)
     reviews = review_rows(conn)
     path = out / "reviews" / "reviews.parquet"
-    write_atomic(pa.Table.from_pylist(reviews, schema=REVIEWS), path)
+    write_private(pa.Table.from_pylist(reviews, schema=REVIEWS), path)
     events = [
-        {k: r[k] for k in EVENTS.names} for r in conn.execute("SELECT * FROM events ORDER BY seq")
+        {k: _clean(r, k) if k in _BOUNDS else r[k] for k in EVENTS.names}
+        for r in conn.execute("SELECT * FROM events ORDER BY seq")
     ]
-    write_atomic(
+    write_private(
         pa.Table.from_pylist(events, schema=EVENTS), out / "review_events" / "events.parquet"
     )
     return path, len(reviews)

@@ -6,6 +6,7 @@ lexicons or people goes through `escape` here, so a transcript saying `<script>`
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -35,10 +36,17 @@ class Line:
     finding_ids: tuple[str, ...]
 
 
+MAX_CLOCK_S = 100 * 3600.0  # no recording is longer; a stored time beyond this is a bad row
+
+
 def clock(seconds: float | None) -> str:
+    """mm:ss.s; "—" for a time no call has (NaN, inf, 1e308 from a row stored before issue #28's
+    checks), so a page shows the rest instead of failing on it."""
     if seconds is None:
         return ""
-    m, s = divmod(max(seconds, 0.0), 60)
+    if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds > MAX_CLOCK_S:
+        return "—"
+    m, s = divmod(max(float(seconds), 0.0), 60)
     return f"{int(m):02d}:{s:04.1f}"
 
 

@@ -1,4 +1,8 @@
-"""What every handler shares: the app's state, who is asking, CSRF, templates and headers."""
+"""What every handler shares: the app's state, who is asking, CSRF and templates.
+
+Who is asking is a server-side session (sessions.py) named by the cookie; the security headers
+are security.py's middleware, on every response.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +19,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from pipeline.review import auth, index, queue
+from pipeline.review import auth, index, queue, sessions, throttle
+from pipeline.review.inputs import finite
 from pipeline.review.score import Caps
 from pipeline.review.view import clock
 from pipeline.scorecard import Scorecard
@@ -28,13 +34,8 @@ ENV = Environment(
     lstrip_blocks=True,
 )
 ENV.filters["clock"] = clock
-ENV.filters["pts"] = lambda v: "" if v is None else f"{v:g}"
-
-# Nothing but our own files may run or load: an escaped-but-still-injected tag would be inert too.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
+ENV.filters["pts"] = lambda v: "" if v is None else f"{v:g}" if finite(v) is not None else "—"
+ENV.filters["when"] = lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
 
 @dataclass
@@ -44,7 +45,9 @@ class State:
     card: Scorecard
     caps: Caps
     audio_root: Path | None
-    limiter: auth.LoginLimiter = field(default_factory=auth.LoginLimiter)
+    session_options: sessions.Options = field(default_factory=sessions.Options)
+    login_policy: throttle.Policy = field(default_factory=throttle.Policy)
+    now: Callable[[], float] = time.time  # unix seconds; tests move it instead of sleeping
     lock: threading.Lock = field(default_factory=threading.Lock)
     refreshed: float = 0.0
     _choices: dict[str, list[str]] | None = None
@@ -68,9 +71,29 @@ def state(request: Request) -> State:
     return request.app.state.review
 
 
+_NOBODY = object()
+
+
 def current_user(request: Request) -> auth.User | None:
-    name = request.session.get("user")
-    return auth.get_user(state(request).conn, name) if isinstance(name, str) else None
+    """The user of the request's live session (looked up once per request, then remembered)."""
+    cached = request.scope.get("callqa.user", _NOBODY)
+    if cached is not _NOBODY:
+        return cached  # type: ignore[return-value]
+    sid, st = request.session.get("sid"), state(request)
+    user = (
+        sessions.lookup(st.conn, sid, st.now(), st.session_options)
+        if isinstance(sid, str)
+        else None
+    )
+    if user is None and "sid" in request.session:
+        request.session.clear()  # an ended session: drop its id (and its CSRF token) from the cookie
+    request.scope["callqa.user"] = user
+    return user
+
+
+def client_address(request: Request) -> str:
+    """The peer's address; behind a trusted proxy uvicorn has already put the real client here."""
+    return request.client.host if request.client and request.client.host else "?"
 
 
 def csrf_token(request: Request) -> str:
@@ -126,19 +149,11 @@ def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HT
     html = ENV.get_template(template).render(
         request=request, user=user, csrf=csrf_token(request), **ctx
     )
-    return secure(HTMLResponse(html, status_code=status))
+    return HTMLResponse(html, status_code=status)
 
 
 def fragment(name: str, **ctx: Any) -> str:
     return ENV.get_template(name).render(**ctx)
-
-
-def secure(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def to_login(request: Request) -> Response:
@@ -150,4 +165,4 @@ def to_login(request: Request) -> Response:
 def refused(
     message: str = "请求无效（安全校验失败），请刷新页面后重试", status: int = 403
 ) -> Response:
-    return secure(JSONResponse({"error": message}, status_code=status))
+    return JSONResponse({"error": message}, status_code=status)
