@@ -11,29 +11,20 @@ nothing, is dropped.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline import langid
 from pipeline.config import AsrOptions
-from pipeline.ct2 import OneByOne
+from pipeline.ct2 import OneByOne, Tap
+from pipeline.hallucinations import HALLUCINATIONS, clean
 from pipeline.model import Word
 from pipeline.text import normalize
 from pipeline.windows import Filling, Key, Piece, Window, place, plan, repack, token_budget, unheard
 
 __all__ = ["HALLUCINATIONS", "Heard", "Transcriber", "clean", "has_cantonese_token", "plan"]
-
-# Known Whisper inventions on silence/music in Chinese (DOMAIN.md §4.3), and the initial prompt
-# echoed back on a short unclear turn ("以下是普通话的句子。" for a bare 喂): never call speech.
-HALLUCINATIONS = re.compile(
-    r"字幕|订阅|點贊|点赞|打赏|转发|amara|明镜|点点栏目|谢谢观看|感谢观看|感谢收看|谢谢收看|下期再见|请不吝"
-    r"|普通话的句子|普通話的句子",
-    re.I,
-)
-_MAX_REPEAT = 3  # "好的好的好的好的…" loops beyond this many repeats are decoding loops, not speech
-
 
 @dataclass(frozen=True, slots=True)
 class Heard:
@@ -71,13 +62,18 @@ class Transcriber:
         self.model = WhisperModel(
             str(path), device=opts.device, compute_type=opts.compute_type, cpu_threads=opts.cpu_threads
         )
-        if opts.device == "cpu":
-            self.model.model = OneByOne(self.model.model)  # batched encoding is slower on a CPU (ct2.py)
+        # Cantonese or Mandarin per turn: Whisper's own language ID where its vocabulary has <|yue|>
+        # (an extra encoder pass per window); otherwise our probe on the encoder states the
+        # transcription computes anyway (langid.py; base/small/medium call Cantonese "zh").
+        wanted, whisper_lid = opts.detect_language != "off", has_cantonese_token(self.model)
+        self.identify = wanted and whisper_lid
+        self.probe = langid.Probe.load() if wanted and not whisper_lid else None
+        self.pooled: dict[Key, tuple[np.ndarray, float]] = {}  # the last call's, per turn (tools/fit_langid.py)
+        if opts.device == "cpu":  # batched encoding is slower on a CPU (ct2.py)
+            self.model.model = OneByOne(self.model.model, keep_encoded=self.probe is not None)
+        elif self.probe is not None:
+            self.model.model = Tap(self.model.model)
         self.pipeline = BatchedInferencePipeline(self.model)
-        # Language ID costs an encoder pass per window, so it runs only where it can tell Cantonese
-        # from Mandarin (base/small/medium call Cantonese "zh"; issue 12).
-        self.identify = opts.detect_language == "on" or (
-            opts.detect_language == "auto" and has_cantonese_token(self.model))
 
     def transcribe(self, blocks: Iterable[np.ndarray], windows: list[Window], sr: int) -> dict[Key, Heard]:
         """What was heard per (channel, region), reading the audio once, block by block.
@@ -95,6 +91,7 @@ class Transcriber:
     def _transcribe(self, blocks: Iterable[np.ndarray], windows: list[Window], sr: int) -> dict[Key, Heard]:
         words: dict[Key, list[Word]] = {}
         languages: dict[Key, tuple[str, float]] = {}
+        self._pool = langid.Pool()
         todo = list(windows)
         filling: list[Filling] = []
         ready: list[Filling] = []
@@ -119,6 +116,9 @@ class Transcriber:
         again = repack(retry, self.opts, sr)
         for i in range(0, len(again), max(self.opts.batch_size, 1)):
             self._decode(again[i : i + self.opts.batch_size], sr, words, languages)
+        if self.probe is not None:
+            self.pooled = self._pool.means()
+            languages.update({k: self.probe.label(x, secs) for k, (x, secs) in self.pooled.items()})
         keys = set(words) | set(languages)
         return {k: Heard(clean(sorted(words.get(k, ()), key=lambda w: w.start)), *languages.get(k, ("", 0.0)))
                 for k in keys}
@@ -188,6 +188,11 @@ class Transcriber:
                 e = min(max(w.end + shift, s), piece.end)
                 found.append((piece, Word(text, round(s, 3), round(e, 3), round(w.probability, 3))))
             out[i] = (found, out[i][1] or _doubtful(seg.compression_ratio, seg.avg_logprob))
+        encoded = getattr(self.model.model, "encoded", None)
+        if self.probe is not None and encoded is not None and len(encoded) == len(batch):
+            for f, states in zip(batch, encoded):
+                for p in f.window.pieces:
+                    self._pool.add(p, states)
         return out
 
 
@@ -211,49 +216,3 @@ def _zh_or_yue(all_probs: list[tuple[str, float]]) -> tuple[str, float]:
     if zh + yue <= 0:
         return "", 0.0
     return ("yue", round(yue / (zh + yue), 3)) if yue > zh else ("zh", round(zh / (zh + yue), 3))
-
-
-_CLAUSE_END = "，。？！；：,.?!;:"
-
-
-def _clause(text: str, a: int, b: int) -> tuple[int, int]:
-    """Widen [a, b) to the clause around it: a hallucination takes its whole sentence with it."""
-    while a > 0 and text[a - 1] not in _CLAUSE_END:
-        a -= 1
-    while b < len(text) and text[b - 1] not in _CLAUSE_END:
-        b += 1
-    return a, b
-
-
-def clean(words: list[Word]) -> tuple[Word, ...]:
-    """Drop known hallucinated phrases and collapse decoding loops."""
-    text = "".join(w.text for w in words)
-    bad = [_clause(text, *m.span()) for m in HALLUCINATIONS.finditer(text)]
-    kept, pos = [], 0
-    for w in words:
-        a, b = pos, pos + len(w.text)
-        pos = b
-        if not any(a < e and b > s for s, e in bad):
-            kept.append(w)
-    return tuple(_unloop(kept))
-
-
-def _unloop(words: list[Word], longest: int = 6) -> list[Word]:
-    """Cut decoding loops: a run of 1–`longest` words said more than `_MAX_REPEAT` times in a row
-    keeps its first `_MAX_REPEAT` repeats. Whisper loops on noisy or digit-heavy audio
-    ("真认真认真认…", a card number read back as "-1-*-*-*…"), which reads as shouting, a 19-digit
-    read-out or a turn that never ends its question."""
-    out, i = list(words), 0
-    while i < len(out):
-        for n in range(1, longest + 1):
-            unit = [w.text for w in out[i : i + n]]
-            if len(unit) < n:
-                break
-            j, reps = i + n, 1
-            while [w.text for w in out[j : j + n]] == unit:
-                j, reps = j + n, reps + 1
-            if reps > _MAX_REPEAT:
-                del out[i + _MAX_REPEAT * n : j]
-                break
-        i += 1
-    return out

@@ -86,9 +86,11 @@ class AsrOptions:
     chunk_s: speech of one channel is packed into windows up to this long: Whisper pays per
         30 s window, so turns are packed instead of one window each (PERF.md: 1.7–3× faster).
     gap_s: silence placed between packed turns, so Whisper hears where one ends.
-    detect_language: "auto" (on when the model has a Cantonese token, i.e. large-v3), "on" or
-        "off": label each turn zh or yue from Whisper's language probabilities (one extra encoder
-        pass per window) for the language_switch rule; transcription still uses `language`.
+    detect_language: "auto" or "on" (the same) or "off": label each turn zh or yue for the
+        language_switch rule; transcription still uses `language`. With a model whose vocabulary
+        has <|yue|> (large-v3) from Whisper's language probabilities (one extra encoder pass per
+        window); otherwise from our probe on the encoder states the transcription computed anyway
+        (langid.py, fitted on real Cantonese and Mandarin; no extra pass). Turns under 1 s stay "".
     fallback_beam: a window whose text looks like a decoding loop or a guess is decoded again with
         this beam (plain faster-whisper re-decodes such windows at higher temperatures); 0 = never.
     share_windows: part-filled windows of the two parties are decoded as one when their speech

@@ -22,31 +22,59 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["OneByOne"]
+__all__ = ["OneByOne", "Tap"]
 
 
-class OneByOne:
-    """A stand-in for `ctranslate2.models.Whisper` (the object at `WhisperModel.model`)."""
+def _host(view) -> np.ndarray:
+    """A StorageView's values as a numpy array on the host (a copy)."""
+    if str(getattr(view, "device", "cpu")) != "cpu":
+        import ctranslate2
 
-    def __init__(self, inner):
+        view = view.to_device(ctranslate2.Device.cpu)
+    return np.array(view)
+
+
+class Tap:
+    """A stand-in for `ctranslate2.models.Whisper` (the object at `WhisperModel.model`) that keeps
+    the last batch's encoder states, so the Cantonese probe (`langid`) reads the encoding the
+    transcription paid for instead of encoding each window again."""
+
+    def __init__(self, inner, keep_encoded: bool = True):
         self._inner = inner
-        self._keep: list[np.ndarray] = []  # StorageView.from_array borrows the memory of these
+        self.keep_encoded = keep_encoded
+        self.encoded: np.ndarray | None = None  # (batch, frames, width) of the last encode
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
+
+    def encode(self, features, to_cpu: bool = False):
+        out = self._inner.encode(features, to_cpu=to_cpu)
+        if self.keep_encoded:
+            self.encoded = _host(out)
+        return out
+
+
+class OneByOne(Tap):
+    """`Tap`, and on a CPU each window of a batch encoded and aligned on its own."""
+
+    def __init__(self, inner, keep_encoded: bool = True):
+        super().__init__(inner, keep_encoded)
+        self._keep: list[np.ndarray] = []  # StorageView.from_array borrows the memory of these
 
     def encode(self, features, to_cpu: bool = False):
         import ctranslate2
 
         batch = np.asarray(features)
         if len(batch) == 1:
-            return self._inner.encode(features, to_cpu=to_cpu)
+            return super().encode(features, to_cpu=to_cpu)
         rows = []
         for i in range(len(batch)):
             one = np.ascontiguousarray(batch[i : i + 1])
             rows.append(np.array(self._inner.encode(ctranslate2.StorageView.from_array(one), to_cpu=to_cpu)))
         out = np.concatenate(rows)
         self._keep = [out]
+        if self.keep_encoded:
+            self.encoded = out
         return ctranslate2.StorageView.from_array(out)
 
     def align(self, features, start_sequence, text_tokens, num_frames, **kw):

@@ -1,4 +1,4 @@
-"""asr.clean: hallucinated phrases and decoding loops leave the transcript, real speech stays."""
+"""hallucinations.clean (also pipeline.asr.clean): hallucinated phrases and decoding loops leave the transcript, real speech stays."""
 
 from pipeline.asr import clean
 from pipeline.model import Word
