@@ -136,3 +136,14 @@ def test_one_and_two_threads_give_the_same_findings(tmp_path):
                                 f["message"])))
     assert found[0] == found[1]
     assert {r for _, r, *_ in found[0]} >= {"agent_hangup", "speech_rate"}
+
+
+def test_mandarin_calls_are_never_called_cantonese(out):
+    """Issue 29: ≤ 5 % of the sample calls' (Mandarin) speech labelled yue, and no V003 on them."""
+    turns = pd.read_parquet(out / "turns")
+    labelled = turns[turns["language"] != ""]
+    seconds = labelled["end_s"] - labelled["start_s"]
+    assert seconds.sum() >= 0.5 * (turns["end_s"] - turns["start_s"]).sum()  # turns under 1 s stay ""
+    assert seconds[labelled["language"] == "yue"].sum() <= 0.05 * seconds.sum()
+    findings = pd.read_parquet(out / "findings")
+    assert not (findings["rule_name"] == "language_switch").any()
