@@ -138,7 +138,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from pipeline import config, lint
+    from pipeline import config, lint, modelinfo
 
     config.load(args.config)  # one file: its error (ConfigError) is printed by main()
     problems = lint.check(args.scorecard)
@@ -154,7 +154,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"配置正确：{args.config}；评分表 {args.scorecard}（{len(card.items)} 项，版本 {card.version}）"
           + (f"；{len(problems)} 条提示（冗余或可疑的词条，见上）" if problems else ""))
     model = engine.cfg.asr.model_path()
-    if not (model / "model.bin").is_file():
+    try:
+        print(modelinfo.describe(model).summary_zh())
+    except FileNotFoundError:
         print(f"注意：模型目录 {model} 不存在，请先运行 make model", file=sys.stderr)
     return 0
 
