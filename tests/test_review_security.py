@@ -393,3 +393,27 @@ def test_every_response_carries_the_security_headers(app, monkeypatch):
         assert h.get("referrer-policy") == "same-origin", what
         assert h.get("cache-control") in ("no-store", "no-cache"), what
         assert "server" not in h or "uvicorn" not in h["server"], what
+
+
+def test_a_review_db_from_before_the_fix_keeps_its_accounts_and_loses_its_key(tmp_path):
+    import sqlite3
+
+    o = tmp_path / "out"
+    make_out(o, tmp_path / "audio")
+    old = sqlite3.connect(o / "review.db")  # the tables as callqa made them before issue #28
+    old.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,"
+        " created_at TEXT NOT NULL DEFAULT '');"
+        "INSERT INTO meta VALUES ('secret_key', 'leaked');")
+    old.execute("INSERT INTO users (name, role, password_hash) VALUES ('wang', 'lead', ?)",
+                (auth._HASHER.hash(PASSWORD),))
+    old.commit()
+    old.close()
+    os.chmod(o / "review.db", 0o644)
+    app = create_app(o, SCORECARD, export_on_shutdown=False)
+    assert _mode(o / "review.db") == 0o600
+    conn = app.state.review.conn
+    assert conn.execute("SELECT * FROM meta WHERE key = 'secret_key'").fetchone() is None
+    lead = signed_in(app, "wang")
+    assert lead.get("/sessions").status_code == 200

@@ -202,5 +202,6 @@ def serve(
         proxy_headers=listen.proxy_headers,  # off unless asked: see Listen
         forwarded_allow_ips=listen.forwarded_allow_ips or "127.0.0.1",  # read only with proxy_headers
         server_header=False,
+        timeout_graceful_shutdown=10,  # a browser holding a keep-alive open must not stall the export
         log_level="warning",
     )
