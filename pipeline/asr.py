@@ -22,7 +22,8 @@ from pipeline.ct2 import OneByOne, Tap
 from pipeline.hallucinations import HALLUCINATIONS, clean
 from pipeline.model import Word
 from pipeline.text import normalize
-from pipeline.windows import Filling, Key, Piece, Window, place, plan, repack, token_budget, unheard
+from pipeline.windows import (RETRY_PASSES, Filling, Key, Piece, Window, place, plan, repack, token_budget,
+                              unheard)
 
 __all__ = ["HALLUCINATIONS", "Heard", "Transcriber", "clean", "has_cantonese_token", "plan"]
 
@@ -112,10 +113,19 @@ class Transcriber:
         ready += filling  # a truncated file: what decoded is all there is
         for i in range(0, len(ready), max(self.opts.batch_size, 1)):
             retry += self._decode(ready[i : i + self.opts.batch_size], sr, words, languages)
-        # Turns Whisper skipped get one more pass, packed anew (see `windows.unheard`).
-        again = repack(retry, self.opts, sr)
-        for i in range(0, len(again), max(self.opts.batch_size, 1)):
-            self._decode(again[i : i + self.opts.batch_size], sr, words, languages)
+        # Turns Whisper skipped get more passes, packed anew (`windows.unheard`), while passes
+        # recover some: in a packed window it may stop early again, but on fewer turns each time.
+        for _ in range(RETRY_PASSES):
+            if not retry:
+                break
+            for _f, p in retry:  # a skipped turn's stray words were a neighbour's
+                words[p.key] = [w for w in words.get(p.key, ()) if not p.start <= w.start <= p.end]
+            again, left = repack(retry, self.opts, sr), []
+            for i in range(0, len(again), max(self.opts.batch_size, 1)):
+                left += self._decode(again[i : i + self.opts.batch_size], sr, words, languages)
+            if len(left) >= len(retry):
+                break
+            retry = left
         if self.probe is not None:
             self.pooled = self._pool.means()
             languages.update({k: self.probe.label(x, secs) for k, (x, secs) in self.pooled.items()})
@@ -149,7 +159,7 @@ class Transcriber:
         for found, _ in got:
             for piece, word in found:
                 words.setdefault(piece.key, []).append(word)
-        return [(f, p) for f, (found, _) in zip(batch, got) for p in unheard(f.window, {q.packed for q, _ in found})]
+        return [(f, p) for f, (found, _) in zip(batch, got) for p in unheard(f.window, _chars(found))]
 
     def _words(self, batch: list[Filling], sr: int, beam: int) -> list[tuple[list[tuple[Piece, Word]], bool]]:
         """Each window's words, placed in its turns, and whether its decoding looks doubtful."""
@@ -194,6 +204,14 @@ class Transcriber:
                 for p in f.window.pieces:
                     self._pool.add(p, states)
         return out
+
+
+def _chars(found: list[tuple[Piece, Word]]) -> dict[float, int]:
+    """Characters placed in each piece of a window, by the piece's offset in it."""
+    out: dict[float, int] = {}
+    for piece, word in found:
+        out[piece.packed] = out.get(piece.packed, 0) + len(word.text)
+    return out
 
 
 def _anchor(start: float, end: float) -> float:

@@ -19,6 +19,10 @@ from pipeline.turns import Frames, Region
 Key = tuple[int, int]  # (channel, region index)
 SNAP_S = 0.2  # a word this close to a packed turn is that turn's (Whisper's word times wobble)
 RETRY_MIN_S = 1.0  # pieces shorter than this are not re-decoded when Whisper skipped them
+# A turn this long with fewer characters a second than this was not heard (`unheard`): Mandarin
+# runs 3–5 字/s, the slowest agent of the sample calls 2.4.
+THIN_MIN_S, THIN_CHARS_PER_S = 3.0, 0.5
+RETRY_PASSES = 3  # Whisper can stop early in a retry window too; each pass retries what is left
 SHARE_HORIZON_S = 300.0  # windows shared only when complete this close together (`share`)
 
 # Token budget per window: fast Mandarin runs ~5 characters a second, about as many tokens; a
@@ -158,14 +162,23 @@ def token_budget(windows: Iterable[Window]) -> int:
     return int(min(_TOKENS_MAX, _TOKENS_MIN + _TOKENS_PER_S * speech))
 
 
-def unheard(window: Window, heard: set[Seconds]) -> list[Piece]:
-    """Turns of a window Whisper returned no words for, worth one more pass on a window of their own.
+def unheard(window: Window, chars: dict[Seconds, int]) -> list[Piece]:
+    """Turns of a window Whisper did not hear, worth another pass on a window of their own.
 
-    Whisper sometimes stops partway through a packed window, or skips a quiet turn between two it
-    transcribed; on a held-out call that lost 5 of an agent's 15 turns, the greeting among them
-    (issue 15). Short pieces (a cough, a click) are not worth the pass.
+    `chars`: the characters placed in each piece, by its `packed` offset. Whisper sometimes stops
+    partway through a packed window, or skips a quiet turn between two it transcribed; on a
+    held-out call that lost 5 of an agent's 15 turns, the greeting among them (issue 15). A long
+    turn holding a word or two only is skipped too: the stray end of a neighbour's segment
+    (real speech, bench/realspeech.py: a 7.8 s turn came back as "吗？", the end of the turn before,
+    and was never retried). Short pieces (a cough, a click) are not worth the pass.
     """
-    return [p for p in window.pieces if p.packed not in heard and p.audio_end - p.audio_start >= RETRY_MIN_S]
+    out = []
+    for p in window.pieces:
+        n, speech = chars.get(p.packed, 0), p.end - p.start
+        if p.audio_end - p.audio_start >= RETRY_MIN_S and (
+                n == 0 or (speech >= THIN_MIN_S and n < THIN_CHARS_PER_S * speech)):
+            out.append(p)
+    return out
 
 
 def repack(pieces: list[tuple[Filling, Piece]], opts: AsrOptions, sr: int) -> list[Filling]:
