@@ -95,7 +95,7 @@ def _call(tool, path, agent: list[str], customer: list[str], seed: int = 0) -> N
     y = np.zeros((2, int((t + 1.0) * sr)), np.float32)
     for ch, at, x in turns_:
         y[ch, at : at + len(x)] += x
-    y = np.stack([tool.telephone(c, sr, rng) for c in y])
+    y = np.stack([tool.realcalls.telephone(c, rng) for c in y])
     with wave.open(str(path), "wb") as w:
         w.setnchannels(2)
         w.setsampwidth(2)

@@ -26,6 +26,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import realcalls  # noqa: E402  (bench/realcalls.py: the telephone line and the call layout)
 
 from pipeline import asr, audio, config, langid, turns  # noqa: E402
 
@@ -36,23 +39,6 @@ def rows(split: str) -> list[dict[str, str]]:
     splits = {r["file"]: r["split"] for r in csv.DictReader(open(SHARED / "split.tsv"), delimiter="\t")}
     return [r for r in csv.DictReader(open(SHARED / "manifest.tsv"), delimiter="\t")
             if splits.get(r["file"]) == split and r["language"] in ("zh", "yue")]
-
-
-def alaw(x: np.ndarray, a: float = 87.6) -> np.ndarray:
-    """G.711 A-law, 8 bits, there and back."""
-    ax = np.abs(np.clip(x, -1, 1)) * a
-    y = np.where(ax < 1, ax, 1 + np.log(np.maximum(ax, 1))) / (1 + np.log(a))
-    y = np.round(y * 127) / 127
-    back = np.where(y * (1 + np.log(a)) < 1, y * (1 + np.log(a)), np.exp(y * (1 + np.log(a)) - 1)) / a
-    return (np.sign(x) * back).astype(np.float32)
-
-
-def telephone(x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
-    spec = np.fft.rfft(x)
-    f = np.fft.rfftfreq(len(x), 1 / sr)
-    spec[(f < 300) | (f > 3400)] = 0
-    y = np.fft.irfft(spec, len(x)).astype(np.float32)
-    return alaw(y + rng.normal(0, 10 ** (-50 / 20), len(y)).astype(np.float32))
 
 
 def channel_file(clips: list[dict[str, str]], phone: bool, path: Path, seed: int) -> list[tuple[float, float, str]]:
@@ -69,7 +55,7 @@ def channel_file(clips: list[dict[str, str]], phone: bool, path: Path, seed: int
         t += len(x) / sr + 1.0
     y = np.concatenate(parts)
     if phone:
-        y = telephone(y, sr, rng)
+        y = realcalls.telephone(y, rng)
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
@@ -93,8 +79,32 @@ def examples(tr: asr.Transcriber, path: Path, spans, cfg) -> list[tuple[np.ndarr
     return out
 
 
+def in_calls(tr, split: str, cfg, tmp: Path, seeds=(11, 12)) -> list[tuple[np.ndarray, float, str, int]]:
+    """Turns of stereo telephone calls (bench/realcalls.py), so the probe also learns from turns
+    packed beside the other party's (`windows.share`), as in a real call. Other seeds than the
+    bench's own calls."""
+    out = []
+    for seed in seeds:
+        for k, (name, order) in enumerate(realcalls.plan(realcalls.read_clips(), split, seed).items()):
+            stereo, segments = realcalls.build(order, seed * 1000 + k)
+            path = tmp / f"{name}_{seed}.wav"
+            realcalls.write_call(path, stereo, segments)
+            spans = {ch: [(s.start, s.end, s.clip) for s in segments if s.channel == ch] for ch in (0, 1)}
+            lang = {s.clip: s.language for s in segments}
+            sr = cfg.audio.sample_rate
+            frames = turns.scan(audio.blocks(path, sr), sr, cfg.vad)
+            regions = turns.regions(frames, cfg.vad)
+            tr.transcribe(audio.blocks(path, sr), asr.plan(regions, frames, cfg.asr), sr)
+            for (ch, r), (x, secs) in tr.pooled.items():
+                s, e = regions[ch][r]
+                clip = next((f for a, b, f in spans[ch] if a <= (s + e) / 2 <= b), None)
+                if clip:
+                    out.append((x, secs, clip, int(lang[clip] == "yue")))
+    return out
+
+
 def collect(tr, split: str, cfg, tmp: Path) -> list[tuple[np.ndarray, float, str, int]]:
-    data = []
+    data = in_calls(tr, split, cfg, tmp)
     for lang, y in (("zh", 0), ("yue", 1)):
         clips = [r for r in rows(split) if r["language"] == lang]
         for phone in (False, True):
