@@ -78,31 +78,6 @@ def test_real_cantonese_is_heard_and_mandarin_is_not(tmp_path):
     assert got["zh_as_yue"] <= 0.05
 
 
-def _call(tool, path, agent: list[str], customer: list[str], seed: int = 0) -> None:
-    """A telephone-band stereo call: agent and customer clips in turn, 0.6–1.2 s apart."""
-    import wave
-
-    from pipeline import audio
-
-    rng = np.random.default_rng(seed)
-    sr, turns_, t = 8000, [], 0.8
-    for i in range(max(len(agent), len(customer))):
-        for ch, clips in ((0, agent), (1, customer)):
-            if i < len(clips):
-                x = audio.load(SHARED / clips[i], sr).channels[0]
-                turns_.append((ch, int(t * sr), 0.3 * x / max(float(np.abs(x).max()), 1e-6)))
-                t += len(x) / sr + rng.uniform(0.6, 1.2)
-    y = np.zeros((2, int((t + 1.0) * sr)), np.float32)
-    for ch, at, x in turns_:
-        y[ch, at : at + len(x)] += x
-    y = np.stack([tool.realcalls.telephone(c, rng) for c in y])
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(sr)
-        w.writeframes((np.clip(y.T, -1, 1) * 32767).astype("<i2").tobytes())
-
-
 @pytest.mark.slow
 @needs_shared
 def test_v003_fires_when_the_agent_stays_in_mandarin_with_a_cantonese_customer(tmp_path):
@@ -115,14 +90,16 @@ def test_v003_fires_when_the_agent_stays_in_mandarin_with_a_cantonese_customer(t
     from pipeline.batch import Engine, run
     from pipeline.cli import DEFAULT_SCORECARD
 
-    tool = _fit_tool()
-    test = [r for r in tool.rows("test")]
-    zh = [r["file"] for r in test if r["language"] == "zh"]
-    yue = [r["file"] for r in test if r["language"] == "yue"]
+    realcalls = _fit_tool().realcalls  # bench/realcalls.py: the call layout and the telephone line
+    test = [c for c in realcalls.read_clips() if c.split == "test"]
+    zh, yue = [c for c in test if c.language == "zh"], [c for c in test if c.language == "yue"]
     calls = tmp_path / "calls"
-    calls.mkdir()
-    _call(tool, calls / "cantonese_customer.wav", zh[:4], yue[:4], seed=1)
-    _call(tool, calls / "mandarin_customer.wav", zh[:4], zh[4:8], seed=2)
+    for name, agent, customer, seed in (("cantonese_customer", zh[:4], yue[:4], 1),
+                                        ("mandarin_customer", zh[:4], zh[4:8], 2)):
+        order = [x for pair in zip(agent, customer)
+                 for x in ((pair[0], realcalls.AGENT), (pair[1], realcalls.CUSTOMER))]
+        stereo, segments = realcalls.build(order, seed)
+        realcalls.write_call(calls / f"{name}.wav", stereo, segments)
     out = tmp_path / "out"
     summary = run(calls, out, Engine(config.load(), scorecard.load(DEFAULT_SCORECARD)))
     assert summary.processed == 2 and not summary.failed
