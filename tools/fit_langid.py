@@ -64,12 +64,18 @@ def channel_file(clips: list[dict[str, str]], phone: bool, path: Path, seed: int
     return spans
 
 
-def examples(tr: asr.Transcriber, path: Path, spans, cfg) -> list[tuple[np.ndarray, float, str]]:
-    """(mean encoder frame, seconds, clip file) for each turn callqa finds in the file."""
+def heard(tr: asr.Transcriber, path: Path, cfg) -> list[list[tuple[float, float]]]:
+    """callqa's own VAD, packing and Whisper on a file; the turns' pooled frames land in `tr.pooled`."""
     sr = cfg.audio.sample_rate
     frames = turns.scan(audio.blocks(path, sr), sr, cfg.vad)
     regions = turns.regions(frames, cfg.vad)
     tr.transcribe(audio.blocks(path, sr), asr.plan(regions, frames, cfg.asr), sr)
+    return regions
+
+
+def examples(tr: asr.Transcriber, path: Path, spans, cfg) -> list[tuple[np.ndarray, float, str]]:
+    """(mean encoder frame, seconds, clip file) for each turn callqa finds in the file."""
+    regions = heard(tr, path, cfg)
     out = []
     for (ch, r), (x, secs) in tr.pooled.items():
         s, e = regions[ch][r]
@@ -91,10 +97,7 @@ def in_calls(tr, split: str, cfg, tmp: Path, seeds=(11, 12)) -> list[tuple[np.nd
             realcalls.write_call(path, stereo, segments)
             spans = {ch: [(s.start, s.end, s.clip) for s in segments if s.channel == ch] for ch in (0, 1)}
             lang = {s.clip: s.language for s in segments}
-            sr = cfg.audio.sample_rate
-            frames = turns.scan(audio.blocks(path, sr), sr, cfg.vad)
-            regions = turns.regions(frames, cfg.vad)
-            tr.transcribe(audio.blocks(path, sr), asr.plan(regions, frames, cfg.asr), sr)
+            regions = heard(tr, path, cfg)
             for (ch, r), (x, secs) in tr.pooled.items():
                 s, e = regions[ch][r]
                 clip = next((f for a, b, f in spans[ch] if a <= (s + e) / 2 <= b), None)
@@ -143,13 +146,10 @@ def shares(probe: langid.Probe, data) -> dict[str, float]:
 def sample_calls(tr, cfg) -> float:
     """Share of the sample calls' speech (Mandarin, synthesised) the probe calls Cantonese."""
     yue = total = 0.0
-    sr = cfg.audio.sample_rate
     for path in sorted((ROOT / "data" / "sample_calls").glob("c*.*")):
         if path.suffix in (".yaml", ".md"):
             continue
-        frames = turns.scan(audio.blocks(path, sr), sr, cfg.vad)
-        regions = turns.regions(frames, cfg.vad)
-        tr.transcribe(audio.blocks(path, sr), asr.plan(regions, frames, cfg.asr), sr)
+        heard(tr, path, cfg)
         for x, secs in tr.pooled.values():
             lab, _ = tr.probe.label(x, secs)
             if lab:
